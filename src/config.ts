@@ -1,0 +1,132 @@
+import { z } from 'zod';
+
+/**
+ * The only reader of the environment. Everything else receives a frozen Config.
+ * A bad value stops start-up with a message naming the variable (see `ConfigError`).
+ */
+
+const rolloutStages = ['OFF', 'PILOT', 'GENERAL'] as const;
+export type RolloutStage = (typeof rolloutStages)[number];
+export const ROLLOUT_STAGES: readonly RolloutStage[] = rolloutStages;
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .optional()
+  .transform((value) => (value === undefined ? undefined : ['true', '1', 'yes'].includes(value)));
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const environmentSchema = z.object({
+  DATABASE_URL: optionalString.pipe(z.url().optional()),
+  DATA_DIR: z.string().default('.data'),
+  EMBEDDED_PG_PORT: port.default(54329),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: port.default(4000),
+  PUBLIC_URL: optionalString.pipe(z.url().optional()),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  BILLING_ROLLOUT_STAGE: z.enum(rolloutStages).default('PILOT'),
+  BILLING_GATEWAY: z.enum(['synthetic', 'stripe']).default('synthetic'),
+  SYNTHETIC_SETTLEMENT_DELAY_MS: z.coerce.number().int().min(0).default(0),
+  STRIPE_SECRET_KEY: optionalString,
+  STRIPE_WEBHOOK_SECRET: optionalString,
+  STRIPE_API_HOST: optionalString,
+  STRIPE_API_PORT: port.optional(),
+  STRIPE_API_PROTOCOL: z.enum(['http', 'https']).default('https'),
+  REPLAY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  RECONCILIATION_CRON: z
+    .string()
+    .regex(/^\S+( \S+){4,5}$/, 'expected a cron expression with 5 or 6 fields')
+    .default('0 * * * *'),
+  PENDING_ATTEMPT_GRACE_SECONDS: z.coerce.number().int().min(0).default(300),
+  NOTIFICATION_URL: optionalString.pipe(z.url().optional()),
+  NOTIFICATION_SECRET: optionalString,
+  DEV_OPERATOR_TOKEN: booleanFlag,
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(8),
+  GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5000),
+});
+
+export type Config = Readonly<{
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedPostgresPort: number;
+  host: string;
+  port: number;
+  publicUrl: string | undefined;
+  logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
+  rolloutStage: RolloutStage;
+  gateway: Readonly<{
+    kind: 'synthetic' | 'stripe';
+    syntheticSettlementDelayMs: number;
+    stripeSecretKey: string | undefined;
+    stripeApiHost: string | undefined;
+    stripeApiPort: number | undefined;
+    stripeApiProtocol: 'http' | 'https';
+  }>;
+  /** Every secret accepted for webhook signatures: more than one during a secret rotation. */
+  stripeWebhookSecrets: readonly string[];
+  replayMaxAttempts: number;
+  reconciliationCron: string;
+  pendingAttemptGraceSeconds: number;
+  notificationUrl: string | undefined;
+  notificationSecret: string | undefined;
+  /** Mint and print an operator token at start-up; on by default only with the embedded Postgres. */
+  devOperatorToken: boolean;
+  dbPoolSize: number;
+  graphqlMaxDepth: number;
+  graphqlMaxCost: number;
+}>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(environment: Record<string, string | undefined> = process.env): Config {
+  const parsed = environmentSchema.safeParse(environment);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const env = parsed.data;
+  if (env.BILLING_GATEWAY === 'stripe' && !env.STRIPE_SECRET_KEY) {
+    throw new ConfigError('Invalid configuration:\n  STRIPE_SECRET_KEY: required when BILLING_GATEWAY=stripe');
+  }
+  const stripeWebhookSecrets = (env.STRIPE_WEBHOOK_SECRET ?? '')
+    .split(',')
+    .map((secret) => secret.trim())
+    .filter((secret) => secret !== '');
+
+  return Object.freeze({
+    databaseUrl: env.DATABASE_URL,
+    dataDir: env.DATA_DIR,
+    embeddedPostgresPort: env.EMBEDDED_PG_PORT,
+    host: env.HOST,
+    port: env.PORT,
+    publicUrl: env.PUBLIC_URL,
+    logLevel: env.LOG_LEVEL,
+    rolloutStage: env.BILLING_ROLLOUT_STAGE,
+    gateway: Object.freeze({
+      kind: env.BILLING_GATEWAY,
+      syntheticSettlementDelayMs: env.SYNTHETIC_SETTLEMENT_DELAY_MS,
+      stripeSecretKey: env.STRIPE_SECRET_KEY,
+      stripeApiHost: env.STRIPE_API_HOST,
+      stripeApiPort: env.STRIPE_API_PORT,
+      stripeApiProtocol: env.STRIPE_API_PROTOCOL,
+    }),
+    stripeWebhookSecrets: Object.freeze(stripeWebhookSecrets),
+    replayMaxAttempts: env.REPLAY_MAX_ATTEMPTS,
+    reconciliationCron: env.RECONCILIATION_CRON,
+    pendingAttemptGraceSeconds: env.PENDING_ATTEMPT_GRACE_SECONDS,
+    notificationUrl: env.NOTIFICATION_URL,
+    notificationSecret: env.NOTIFICATION_SECRET,
+    devOperatorToken: env.DEV_OPERATOR_TOKEN ?? env.DATABASE_URL === undefined,
+    dbPoolSize: env.DB_POOL_SIZE,
+    graphqlMaxDepth: env.GRAPHQL_MAX_DEPTH,
+    graphqlMaxCost: env.GRAPHQL_MAX_COST,
+  });
+}

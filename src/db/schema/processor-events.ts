@@ -1,0 +1,41 @@
+import { sql } from 'drizzle-orm';
+import { boolean, index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { invoices } from './invoices.js';
+
+export const PROCESSOR_EVENT_OUTCOMES = ['RECEIVED', 'PROCESSED', 'IGNORED', 'FAILED'] as const;
+export type ProcessorEventOutcome = (typeof PROCESSOR_EVENT_OUTCOMES)[number];
+
+/** Every webhook, stored exactly once before it changes anything. */
+export const processorEvents = pgTable(
+  'processor_events',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    provider: text('provider').notNull(),
+    externalId: text('external_id').notNull(),
+    eventType: text('event_type').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    payloadHash: text('payload_hash').notNull(),
+    correlationId: text('correlation_id'),
+    workspaceHint: uuid('workspace_hint'),
+    invoiceId: uuid('invoice_id').references(() => invoices.id),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+    processedAt: timestamp('processed_at', { withTimezone: true }),
+    outcome: text('outcome', { enum: PROCESSOR_EVENT_OUTCOMES }).notNull().default('RECEIVED'),
+    replayRequested: boolean('replay_requested').notNull().default(true),
+    replayAttempts: integer('replay_attempts').notNull().default(0),
+    lastReplayError: text('last_replay_error'),
+    lastReplayedAt: timestamp('last_replayed_at', { withTimezone: true }),
+  },
+  (table) => [
+    unique('processor_events_provider_external_unique').on(table.provider, table.externalId),
+    unique('processor_events_provider_payload_unique').on(table.provider, table.payloadHash),
+    index('processor_events_received_idx').on(table.receivedAt, table.id),
+    // The replay queue: small, and read often by operators, the metrics scrape and the worker.
+    index('processor_events_replay_queue_idx')
+      .on(table.receivedAt, table.id)
+      .where(sql`${table.replayRequested}`),
+    index('processor_events_invoice_idx').on(table.invoiceId).where(sql`${table.invoiceId} IS NOT NULL`),
+  ],
+);
+
+export type ProcessorEvent = typeof processorEvents.$inferSelect;

@@ -1,0 +1,59 @@
+import { eq } from 'drizzle-orm';
+import type { DbOrTx } from '../../db/client.js';
+import { isUniqueViolation } from '../../db/errors.js';
+import { invoices, workspaces, type Invoice } from '../../db/schema/index.js';
+import { DomainError } from '../../errors.js';
+import { canSeeWorkspace, type Viewer } from '../auth/viewer.js';
+import { parseAmount, parseCurrency } from '../ledger/money.js';
+import { appendTimelineEvents } from '../ledger/timeline.js';
+
+export type CreateInvoiceInput = {
+  workspaceId: string;
+  number: string;
+  currency: string;
+  amountDue: number;
+  paymentIntentId?: string | null | undefined;
+};
+
+const MAX_NUMBER_LENGTH = 64;
+
+export async function createInvoice(db: DbOrTx, viewer: Viewer, input: CreateInvoiceInput): Promise<Invoice> {
+  const currency = parseCurrency(input.currency);
+  const amountDue = parseAmount(input.amountDue, 'amountDue');
+  const number = input.number.trim();
+  if (number === '' || number.length > MAX_NUMBER_LENGTH) {
+    throw new DomainError('BAD_USER_INPUT', `number must be 1 to ${MAX_NUMBER_LENGTH} characters`, { field: 'number' });
+  }
+  const paymentIntentId = input.paymentIntentId?.trim() || null;
+
+  return db.transaction(async (tx) => {
+    const [workspace] = await tx.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, input.workspaceId));
+    if (!workspace || !canSeeWorkspace(viewer, workspace.id)) {
+      throw new DomainError('NOT_FOUND', `Workspace ${input.workspaceId} not found`);
+    }
+    try {
+      const [invoice] = await tx
+        .insert(invoices)
+        .values({ workspaceId: workspace.id, number, currency, amountDue, paymentIntentId })
+        .returning();
+      await appendTimelineEvents(tx, [
+        {
+          invoiceId: invoice!.id,
+          type: 'INVOICE_CREATED',
+          source: 'API',
+          dedupeKey: `invoice:${invoice!.id}:created`,
+          occurredAt: invoice!.createdAt,
+          data: { amountDue, currency, number },
+        },
+      ]);
+      return invoice!;
+    } catch (error) {
+      if (isUniqueViolation(error, 'invoices_workspace_number_unique')) {
+        throw new DomainError('BAD_USER_INPUT', `Invoice number ${number} already exists in this workspace`, {
+          field: 'number',
+        });
+      }
+      throw error;
+    }
+  });
+}

@@ -1,0 +1,21 @@
+import type { DbOrTx } from '../../db/client.js';
+
+/** Every background queue and the payload its jobs carry: one map, so producers and workers agree. */
+export type QueuePayloads = {
+  'capture-notification': { invoiceId: string; paymentAttemptId: string; adjustmentId: string };
+  'processor-event-replay': { processorEventId: string };
+  reconciliation: { trigger: 'SCHEDULE' | 'OPERATOR' | 'COMMAND' };
+};
+
+export type QueueName = keyof QueuePayloads;
+export const QUEUE_NAMES: readonly QueueName[] = ['capture-notification', 'processor-event-replay', 'reconciliation'];
+
+export type EnqueueOptions = { singletonKey?: string; startAfterSeconds?: number };
+
+/**
+ * Enqueues inside the caller's transaction: the job commits or rolls back together with the rows
+ * that called for it, so no notification is sent for a capture that did not happen.
+ */
+export interface JobQueue {
+  enqueue<N extends QueueName>(tx: DbOrTx, name: N, payload: QueuePayloads[N], options?: EnqueueOptions): Promise<string | null>;
+}

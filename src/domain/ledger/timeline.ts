@@ -1,0 +1,53 @@
+import type { DbOrTx } from '../../db/client.js';
+import { invoiceTimelineEvents, type Source } from '../../db/schema/index.js';
+
+export const TIMELINE_EVENT_TYPES = [
+  'INVOICE_CREATED',
+  'CAPTURE_REQUESTED',
+  'CAPTURE_SUCCEEDED',
+  'CAPTURE_FAILED',
+  'REFUND_REQUESTED',
+  'REFUND_SUCCEEDED',
+  'REFUND_FAILED',
+  'PAYMENT_SETTLED',
+  'PAYMENT_FAILED',
+  'PAYMENT_CANCELED',
+  'DISPUTE_CREATED',
+] as const;
+export type TimelineEventType = (typeof TIMELINE_EVENT_TYPES)[number];
+
+export type TimelineEntry = {
+  invoiceId: string;
+  type: TimelineEventType;
+  source: Source;
+  /** One event per fact: a second write with the same key is a no-op, so backfills can rerun. */
+  dedupeKey: string;
+  occurredAt?: Date;
+  data?: Record<string, unknown>;
+  adjustmentId?: string | null;
+  paymentAttemptId?: string | null;
+  processorEventId?: string | null;
+};
+
+/** Appends timeline events; returns how many were new. */
+export async function appendTimelineEvents(db: DbOrTx, entries: TimelineEntry[]): Promise<number> {
+  if (entries.length === 0) return 0;
+  const inserted = await db
+    .insert(invoiceTimelineEvents)
+    .values(
+      entries.map((entry) => ({
+        invoiceId: entry.invoiceId,
+        type: entry.type,
+        source: entry.source,
+        dedupeKey: entry.dedupeKey,
+        occurredAt: entry.occurredAt,
+        data: entry.data ?? {},
+        adjustmentId: entry.adjustmentId ?? null,
+        paymentAttemptId: entry.paymentAttemptId ?? null,
+        processorEventId: entry.processorEventId ?? null,
+      })),
+    )
+    .onConflictDoNothing({ target: invoiceTimelineEvents.dedupeKey })
+    .returning({ id: invoiceTimelineEvents.id });
+  return inserted.length;
+}

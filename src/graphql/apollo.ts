@@ -1,0 +1,31 @@
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import type { GraphQLSchema } from 'graphql';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { GraphQLContext } from './context.js';
+import { createFormatError } from './format-error.js';
+
+export function createApolloServer(schema: GraphQLSchema, config: Config, logger: Logger): ApolloServer<GraphQLContext> {
+  return new ApolloServer<GraphQLContext>({
+    schema,
+    // Apollo's default, kept explicit: refuses simple cross-site requests without a preflight.
+    csrfPrevention: true,
+    // main.ts owns shutdown order (HTTP, pg-boss, pools, Postgres); Apollo's own signal handlers would race it.
+    stopOnTerminationSignals: false,
+    // The IDE needs the schema; it is public anyway (schema.graphql is committed).
+    introspection: true,
+    formatError: createFormatError(logger),
+    includeStacktraceInErrorResponses: false,
+    validationRules: [
+      maxDepthRule({ n: config.graphqlMaxDepth, ignoreIntrospection: true, exposeLimits: true }),
+      costLimitRule({ maxCost: config.graphqlMaxCost, ignoreIntrospection: true, exposeLimits: true }),
+      maxAliasesRule({ n: 30, exposeLimits: true }),
+    ],
+    // GET /graphql from a browser is answered by the offline IDE (http/graphql-ide.ts).
+    plugins: [ApolloServerPluginLandingPageDisabled()],
+  });
+}

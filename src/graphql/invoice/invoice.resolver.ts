@@ -1,0 +1,71 @@
+import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { InvoiceStatus as InvoiceStatusValue } from '../../db/schema/index.js';
+import { createInvoice } from '../../domain/invoices/create-invoice.js';
+import { findInvoice, INVOICE_CURSOR, listInvoices } from '../../domain/invoices/find-invoices.js';
+import { requireViewer, type GraphQLContext } from '../context.js';
+import { toConnection, type ConnectionShape } from '../connection.js';
+import { InvoiceStatus } from '../enums.js';
+import { Adjustment } from '../ledger/adjustment.type.js';
+import { Refund } from '../ledger/refund.type.js';
+import { TimelineEvent } from '../ledger/timeline-event.type.js';
+import { ProcessorEvent } from '../processor-event/processor-event.type.js';
+import { SafeInt, UUID } from '../scalars.js';
+import { Workspace } from '../workspace/workspace.type.js';
+import { CreateInvoiceInput } from './create-invoice.input.js';
+import { InvoiceConnection } from './invoice-connection.type.js';
+import { Invoice } from './invoice.type.js';
+
+@Resolver(() => Invoice)
+export class InvoiceResolver {
+  @Query(() => Invoice, { nullable: true, description: 'Null when the invoice does not exist or lies outside your workspace.' })
+  invoice(@Arg('id', () => UUID) id: string, @Ctx() context: GraphQLContext): Promise<Invoice | null> {
+    return findInvoice(context.deps.db, requireViewer(context), id);
+  }
+
+  @Query(() => InvoiceConnection, { description: 'Newest first. `first` is 1 to 100 (default 20).' })
+  async invoices(
+    @Ctx() context: GraphQLContext,
+    @Arg('workspaceId', () => UUID, { nullable: true }) workspaceId?: string | null,
+    @Arg('status', () => [InvoiceStatus], { nullable: true }) status?: InvoiceStatusValue[] | null,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ): Promise<ConnectionShape<Invoice>> {
+    const page = await listInvoices(context.deps.db, requireViewer(context), { workspaceId, statuses: status, first, after });
+    return toConnection(page, INVOICE_CURSOR);
+  }
+
+  @Mutation(() => Invoice)
+  createInvoice(@Arg('input', () => CreateInvoiceInput) input: CreateInvoiceInput, @Ctx() context: GraphQLContext): Promise<Invoice> {
+    return createInvoice(context.deps.db, requireViewer(context), input);
+  }
+
+  @FieldResolver(() => SafeInt, { description: 'What is still to be captured: amountDue − amountCaptured.' })
+  amountRemaining(@Root() invoice: Invoice): number {
+    return invoice.amountDue - invoice.amountCaptured;
+  }
+
+  @FieldResolver(() => Workspace)
+  async workspace(@Root() invoice: Invoice, @Ctx() context: GraphQLContext): Promise<Workspace> {
+    return (await context.loaders.workspace.load(invoice.workspaceId))!;
+  }
+
+  @FieldResolver(() => [TimelineEvent], { description: 'Oldest first.' })
+  timeline(@Root() invoice: Invoice, @Ctx() context: GraphQLContext): Promise<TimelineEvent[]> {
+    return context.loaders.timeline.load(invoice.id);
+  }
+
+  @FieldResolver(() => [Adjustment], { description: 'The ledger lines that explain every cent, oldest first.' })
+  adjustments(@Root() invoice: Invoice, @Ctx() context: GraphQLContext): Promise<Adjustment[]> {
+    return context.loaders.adjustments.load(invoice.id);
+  }
+
+  @FieldResolver(() => [Refund])
+  refunds(@Root() invoice: Invoice, @Ctx() context: GraphQLContext): Promise<Refund[]> {
+    return context.loaders.refunds.load(invoice.id);
+  }
+
+  @FieldResolver(() => [ProcessorEvent])
+  processorEvents(@Root() invoice: Invoice, @Ctx() context: GraphQLContext): Promise<ProcessorEvent[]> {
+    return context.loaders.processorEvents.load(invoice.id);
+  }
+}

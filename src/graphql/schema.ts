@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { buildSchema } from 'type-graphql';
+import { InvoiceResolver } from './invoice/invoice.resolver.js';
+import { ProcessorEventResolver } from './processor-event/processor-event.resolver.js';
+import { DateTime } from './scalars.js';
+import { ViewerResolver } from './viewer/viewer.resolver.js';
+import { WorkspaceResolver } from './workspace/workspace.resolver.js';
+
+export const resolvers = [InvoiceResolver, ProcessorEventResolver, WorkspaceResolver, ViewerResolver] as const;
+
+export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers,
+    scalarsMap: [{ type: Date, scalar: DateTime }],
+    validate: false,
+  });
+}
+
+/** The text committed as `schema.graphql`; sorted so that it only changes when the contract does. */
+export function printGraphQLSchema(schema: GraphQLSchema): string {
+  return printSchema(lexicographicSortSchema(schema)) + '\n';
+}

@@ -1,0 +1,35 @@
+import type { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type Express } from 'express';
+import { authenticateToken, bearerToken } from '../domain/auth/tokens.js';
+import type { Deps } from '../domain/deps.js';
+import { createContext, type GraphQLContext } from '../graphql/context.js';
+import { mountGraphQLIde } from './graphql-ide.js';
+import { mountHealth, type ReadinessCheck } from './health.js';
+
+export type HttpAppOptions = {
+  deps: Deps;
+  apollo: ApolloServer<GraphQLContext>;
+  readiness: Record<string, ReadinessCheck>;
+};
+
+export function createHttpApp({ deps, apollo, readiness }: HttpAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+
+  mountHealth(app, readiness);
+  mountGraphQLIde(app);
+  app.use(
+    '/graphql',
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        const token = bearerToken(req.headers.authorization);
+        const viewer = token ? await authenticateToken(deps.db, token) : null;
+        return createContext(deps, viewer);
+      },
+    }),
+  );
+  return app;
+}

@@ -1,0 +1,26 @@
+import type { Express, NextFunction, Request, Response } from 'express';
+import { ruruHTML, type RuruServerConfig } from 'ruru/server';
+import { serveStatic } from 'ruru/static';
+
+const STATIC_PATH = '/ruru-static/';
+
+/**
+ * The operators' GraphQL IDE (Ruru, a GraphiQL) at GET /graphql for browsers, with every asset served
+ * from node_modules: no request leaves the machine. `serveStatic` must be mounted without a prefix.
+ */
+export function mountGraphQLIde(app: Express): void {
+  app.use(serveStatic(STATIC_PATH));
+  const html = ruruHTML({
+    endpoint: '/graphql',
+    staticPath: STATIC_PATH,
+    clientConfig: {
+      defaultHeaders: JSON.stringify({ Authorization: 'Bearer <paste the operator token printed at start-up>' }, null, 2),
+      defaultQuery: '{\n  invoices(first: 5) {\n    edges { node { id number status currency amountDue amountCaptured } }\n  }\n}\n',
+    } as RuruServerConfig['clientConfig'], // ruru's typings mark every client option required
+  });
+  app.get('/graphql', (req: Request, res: Response, next: NextFunction) => {
+    // API clients (Accept: application/json or */*) fall through to Apollo.
+    if (req.accepts(['application/json', 'text/html']) !== 'text/html') return next();
+    res.type('html').send(html);
+  });
+}

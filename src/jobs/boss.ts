@@ -1,0 +1,61 @@
+import { sql, type SQL } from 'drizzle-orm';
+import PgBoss from 'pg-boss';
+import type { DbOrTx } from '../db/client.js';
+import { QUEUE_NAMES, type EnqueueOptions, type JobQueue, type QueueName, type QueuePayloads } from '../domain/jobs/queues.js';
+import type { Logger } from '../logger.js';
+
+export type BossRole = { supervise: boolean; schedule: boolean };
+
+/**
+ * pg-boss in the same Postgres, with its own pool for its own setup SQL (multi-statement SQL does
+ * not run on a pooled postgres.js client). Every queue is created up front.
+ */
+export async function startBoss(connectionString: string, logger: Logger, role: BossRole): Promise<PgBoss> {
+  const boss = new PgBoss({
+    connectionString,
+    schema: 'pgboss',
+    max: 4,
+    application_name: 'billing-ledger-jobs',
+    supervise: role.supervise,
+    schedule: role.schedule,
+  });
+  boss.on('error', (error) => logger.error({ err: error }, 'pg-boss error'));
+  await boss.start();
+  for (const name of QUEUE_NAMES) await boss.createQueue(name);
+  return boss;
+}
+
+/** Turns pg-boss's `$1…$n` statement into Drizzle SQL, so it runs on the caller's connection. */
+function toDrizzleSql(text: string, values: unknown[]): SQL {
+  const chunks: SQL[] = [];
+  let last = 0;
+  for (const match of text.matchAll(/\$(\d+)/g)) {
+    chunks.push(sql.raw(text.slice(last, match.index)));
+    chunks.push(sql`${toParameter(values[Number(match[1]) - 1])}`);
+    last = match.index + match[0].length;
+  }
+  chunks.push(sql.raw(text.slice(last)));
+  return sql.join(chunks);
+}
+
+// postgres.js refuses `undefined`, and Drizzle's pass-through jsonb serializer would send objects unencoded.
+function toParameter(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) return JSON.stringify(value);
+  return value;
+}
+
+export function createJobQueue(boss: PgBoss): JobQueue {
+  return {
+    async enqueue<N extends QueueName>(tx: DbOrTx, name: N, payload: QueuePayloads[N], options: EnqueueOptions = {}) {
+      const db = {
+        executeSql: async (text: string, values: unknown[]) => ({ rows: [...(await tx.execute(toDrizzleSql(text, values)))] }),
+      };
+      return boss.send(name, payload, {
+        db,
+        ...(options.singletonKey ? { singletonKey: options.singletonKey } : {}),
+        ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
+      });
+    },
+  };
+}

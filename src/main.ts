@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { migrateDatabase } from './db/migrate.js';
+import { TOKEN_ROLES, type TokenRole } from './db/schema/index.js';
+import { createApiToken } from './domain/auth/tokens.js';
+import { seedDemoData } from './domain/seed/demo-seed.js';
+import { isDomainError } from './errors.js';
+import { buildGraphQLSchema, printGraphQLSchema } from './graphql/schema.js';
+import { createLogger, type Logger } from './logger.js';
+import { projectRoot } from './paths.js';
+import { openDatabase, startService, type Role } from './service.js';
+
+const USAGE = `Usage: billing-ledger <command>
+
+  start                     API and workers in one process (the default for \`npm start\`)
+  api                       the HTTP API only
+  worker                    the background workers and the hourly schedule only
+  migrate                   apply database migrations
+  seed                      write the demo workspaces and invoices (idempotent)
+  token create --role operator|service [--workspace ID] [--name NAME]
+                            create a bearer token and print it once
+  emit-schema               write schema.graphql from the code
+
+With no DATABASE_URL, an embedded Postgres is started with its data under DATA_DIR (.data/).`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help') {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+  if (command === 'emit-schema') {
+    const file = path.join(projectRoot(), 'schema.graphql');
+    await writeFile(file, printGraphQLSchema(await buildGraphQLSchema()));
+    console.log(`wrote ${file}`);
+    return 0;
+  }
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  switch (command) {
+    case 'start':
+    case 'api':
+    case 'worker':
+      return serve(config, logger, command);
+    case 'migrate':
+      return withDatabase(config, logger, async (db) => {
+        await migrateDatabase(db);
+        console.log('migrations applied');
+      });
+    case 'seed':
+      return withDatabase(config, logger, async (db) => {
+        await migrateDatabase(db);
+        const result = await seedDemoData(db);
+        console.log(`seeded ${result.workspaces} workspaces and ${result.invoices} invoices`);
+      });
+    case 'token':
+      return createToken(config, logger, rest);
+    default:
+      console.error(`Unknown command "${command}".\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function serve(config: Config, logger: Logger, role: Role): Promise<number> {
+  const service = await startService(config, logger, role);
+  const lines = [`billing-ledger (${role}) is running`];
+  if (service.url) {
+    lines.push(`  GraphQL API and IDE  ${service.url}/graphql`, `  health              ${service.url}/healthz  ${service.url}/readyz`);
+  }
+  if (service.devOperatorToken) lines.push(`  operator token      ${service.devOperatorToken}`, `  (development only: kept in ${path.resolve(config.dataDir, 'dev-operator-token')})`);
+  console.log(lines.join('\n'));
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'shutting down: draining requests and jobs');
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  await service.stop();
+  logger.info('stopped');
+  return 0;
+}
+
+async function withDatabase(
+  config: Config,
+  logger: Logger,
+  work: (db: Awaited<ReturnType<typeof openDatabase>>['database']['db']) => Promise<void>,
+): Promise<number> {
+  const { database, embedded } = await openDatabase(config, logger);
+  try {
+    await work(database.db);
+    return 0;
+  } finally {
+    await database.close();
+    await embedded?.stop();
+  }
+}
+
+async function createToken(config: Config, logger: Logger, args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { role: { type: 'string' }, workspace: { type: 'string' }, name: { type: 'string' } },
+  });
+  const role = values.role?.toUpperCase();
+  if (positionals[0] !== 'create' || !TOKEN_ROLES.includes(role as TokenRole)) {
+    console.error('Usage: billing-ledger token create --role operator|service [--workspace ID] [--name NAME]');
+    return 2;
+  }
+  return withDatabase(config, logger, async (db) => {
+    await migrateDatabase(db);
+    const { token, record } = await createApiToken(db, {
+      name: values.name ?? `${role!.toLowerCase()} token`,
+      role: role as TokenRole,
+      workspaceId: values.workspace,
+    });
+    console.log(`created ${record.role.toLowerCase()} token ${record.id}${record.workspaceId ? ` for workspace ${record.workspaceId}` : ''}`);
+    console.log(token);
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError || isDomainError(error)) console.error(error.message);
+    else console.error(error);
+    process.exitCode = 1;
+  },
+);

@@ -46,6 +46,7 @@ const environmentSchema = z.object({
   NOTIFICATION_URL: optionalString.pipe(z.url().optional()),
   NOTIFICATION_SECRET: optionalString,
   DEV_OPERATOR_TOKEN: booleanFlag,
+  DEMO_SEED: booleanFlag,
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(8),
   GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5000),
@@ -77,6 +78,8 @@ export type Config = Readonly<{
   notificationSecret: string | undefined;
   /** Mint and print an operator token at start-up; on by default only with the embedded Postgres. */
   devOperatorToken: boolean;
+  /** Write the demo workspaces when `start`/`api` finds the database empty. */
+  demoSeed: boolean;
   dbPoolSize: number;
   graphqlMaxDepth: number;
   graphqlMaxCost: number;
@@ -125,6 +128,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     notificationUrl: env.NOTIFICATION_URL,
     notificationSecret: env.NOTIFICATION_SECRET,
     devOperatorToken: env.DEV_OPERATOR_TOKEN ?? env.DATABASE_URL === undefined,
+    demoSeed: env.DEMO_SEED ?? true,
     dbPoolSize: env.DB_POOL_SIZE,
     graphqlMaxDepth: env.GRAPHQL_MAX_DEPTH,
     graphqlMaxCost: env.GRAPHQL_MAX_COST,

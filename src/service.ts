@@ -76,7 +76,7 @@ export async function startService(config: Config, logger: Logger, role: Role): 
   try {
     await migrateDatabase(database.db);
     const deps: Deps = { db: database.db, config, logger };
-    if (role !== 'worker' && (await isDatabaseEmpty(database.db))) {
+    if (config.demoSeed && role !== 'worker' && (await isDatabaseEmpty(database.db))) {
       const seeded = await seedDemoData(database.db);
       logger.info(seeded, 'demo data seeded into the empty database');
     }

@@ -3,11 +3,22 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLError, GraphQLSchema, ValidationContext } from 'graphql';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { GraphQLContext } from './context.js';
 import { createFormatError } from './format-error.js';
+
+/**
+ * graphql-armor throws by default, which Apollo turns into a 500; reported instead, a rejected query
+ * is an ordinary validation error (BAD_USER_INPUT) that names the limit.
+ */
+const reportAsValidationError = {
+  ignoreIntrospection: true,
+  exposeLimits: true,
+  propagateOnRejection: false,
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
+};
 
 export function createApolloServer(schema: GraphQLSchema, config: Config, logger: Logger): ApolloServer<GraphQLContext> {
   return new ApolloServer<GraphQLContext>({
@@ -21,9 +32,9 @@ export function createApolloServer(schema: GraphQLSchema, config: Config, logger
     formatError: createFormatError(logger),
     includeStacktraceInErrorResponses: false,
     validationRules: [
-      maxDepthRule({ n: config.graphqlMaxDepth, ignoreIntrospection: true, exposeLimits: true }),
-      costLimitRule({ maxCost: config.graphqlMaxCost, ignoreIntrospection: true, exposeLimits: true }),
-      maxAliasesRule({ n: 30, exposeLimits: true }),
+      maxDepthRule({ n: config.graphqlMaxDepth, ...reportAsValidationError }),
+      costLimitRule({ maxCost: config.graphqlMaxCost, ...reportAsValidationError }),
+      maxAliasesRule({ n: 30, ...reportAsValidationError }),
     ],
     // GET /graphql from a browser is answered by the offline IDE (http/graphql-ide.ts).
     plugins: [ApolloServerPluginLandingPageDisabled()],

@@ -1,0 +1,32 @@
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startService, type RunningService } from '../../src/service.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export type TestService = RunningService & { url: string; database: TestDatabase; close(): Promise<void> };
+
+/**
+ * The real service (HTTP, GraphQL, pg-boss) on a fresh test database and a free port.
+ * `environment` takes the same variables as production, e.g. `{ BILLING_ROLLOUT_STAGE: 'GENERAL' }`.
+ */
+export async function startTestService(environment: Record<string, string> = {}): Promise<TestService> {
+  const database = await createTestDatabase();
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DEV_OPERATOR_TOKEN: 'false',
+    DEMO_SEED: 'false',
+    ...environment,
+  });
+  const service = await startService(config, createLogger(config.logLevel), 'start');
+  return {
+    ...service,
+    url: service.url!,
+    database,
+    async close() {
+      await service.stop();
+      await database.drop();
+    },
+  };
+}

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { migrateDatabase } from './db/migrate.js';
 import { TOKEN_ROLES, type TokenRole } from './db/schema/index.js';
 import { createApiToken } from './domain/auth/tokens.js';
+import { verifyLedger, type LedgerViolation } from './domain/ledger/verify-ledger.js';
 import { seedDemoData } from './domain/seed/demo-seed.js';
 import { isDomainError } from './errors.js';
 import { buildGraphQLSchema, printGraphQLSchema } from './graphql/schema.js';
@@ -23,6 +24,7 @@ const USAGE = `Usage: billing-ledger <command>
   seed                      write the demo workspaces and invoices (idempotent)
   token create --role operator|service [--workspace ID] [--name NAME]
                             create a bearer token and print it once
+  ledger verify             check the ledger's invariants; exits 1 and lists violations if any
   emit-schema               write schema.graphql from the code
 
 With no DATABASE_URL, an embedded Postgres is started with its data under DATA_DIR (.data/).`;
@@ -59,6 +61,8 @@ async function main(argv: string[]): Promise<number> {
       });
     case 'token':
       return createToken(config, logger, rest);
+    case 'ledger':
+      return verifyLedgerCommand(config, logger, rest);
     default:
       console.error(`Unknown command "${command}".\n\n${USAGE}`);
       return 2;
@@ -100,6 +104,20 @@ async function withDatabase(
     await database.close();
     await embedded?.stop();
   }
+}
+
+async function verifyLedgerCommand(config: Config, logger: Logger, args: string[]): Promise<number> {
+  if (args[0] !== 'verify') {
+    console.error('Usage: billing-ledger ledger verify');
+    return 2;
+  }
+  let violations: LedgerViolation[] = [];
+  const code = await withDatabase(config, logger, async (db) => {
+    violations = await verifyLedger(db);
+  });
+  for (const violation of violations) console.log(`${violation.invoiceId}  ${violation.rule}: ${violation.detail}`);
+  console.log(violations.length === 0 ? 'ledger verified: every invariant holds' : `${violations.length} violation(s)`);
+  return violations.length === 0 ? code : 1;
 }
 
 async function createToken(config: Config, logger: Logger, args: string[]): Promise<number> {

@@ -14,7 +14,9 @@ import { isDatabaseEmpty, seedDemoData } from './domain/seed/demo-seed.js';
 import { createApolloServer } from './graphql/apollo.js';
 import { buildGraphQLSchema } from './graphql/schema.js';
 import { createHttpApp } from './http/app.js';
-import { startBoss } from './jobs/boss.js';
+import { createGateway } from './domain/gateway/create-gateway.js';
+import { createJobQueue, startBoss } from './jobs/boss.js';
+import { startWorkers } from './jobs/workers.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -75,14 +77,20 @@ export async function startService(config: Config, logger: Logger, role: Role): 
 
   try {
     await migrateDatabase(database.db);
-    const deps: Deps = { db: database.db, config, logger };
+    const boss = await startBoss(databaseUrl, logger, { supervise: role !== 'api', schedule: role !== 'api' });
+    stopSteps.push({ name: 'pg-boss', run: () => boss.stop({ graceful: true, wait: true, timeout: 10_000 }) });
+    const deps: Deps = {
+      db: database.db,
+      config,
+      logger,
+      gateway: createGateway(config.gateway),
+      jobs: createJobQueue(boss),
+    };
     if (config.demoSeed && role !== 'worker' && (await isDatabaseEmpty(database.db))) {
       const seeded = await seedDemoData(database.db);
       logger.info(seeded, 'demo data seeded into the empty database');
     }
-
-    const boss = await startBoss(databaseUrl, logger, { supervise: role !== 'api', schedule: role !== 'api' });
-    stopSteps.push({ name: 'pg-boss', run: () => boss.stop({ graceful: true, wait: true, timeout: 10_000 }) });
+    if (role !== 'api') await startWorkers(boss, deps);
 
     let url: string | undefined;
     if (role !== 'worker') {

@@ -2,12 +2,21 @@ import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { InvoiceResolver } from './invoice/invoice.resolver.js';
+import { PaymentResolver } from './ledger/payment.resolver.js';
 import { ProcessorEventResolver } from './processor-event/processor-event.resolver.js';
 import { DateTime } from './scalars.js';
+import { RolloutResolver } from './settings/rollout.resolver.js';
 import { ViewerResolver } from './viewer/viewer.resolver.js';
 import { WorkspaceResolver } from './workspace/workspace.resolver.js';
 
-export const resolvers = [InvoiceResolver, ProcessorEventResolver, WorkspaceResolver, ViewerResolver] as const;
+export const resolvers = [
+  InvoiceResolver,
+  PaymentResolver,
+  ProcessorEventResolver,
+  RolloutResolver,
+  WorkspaceResolver,
+  ViewerResolver,
+] as const;
 
 export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
   return buildSchema({

@@ -4,8 +4,10 @@ import express, { type Express } from 'express';
 import { authenticateToken, bearerToken } from '../domain/auth/tokens.js';
 import type { Deps } from '../domain/deps.js';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
+import { billingRoutes } from './billing-routes.js';
 import { mountGraphQLIde } from './graphql-ide.js';
 import { mountHealth, type ReadinessCheck } from './health.js';
+import { restErrorHandler } from './rest-errors.js';
 
 export type HttpAppOptions = {
   deps: Deps;
@@ -31,5 +33,7 @@ export function createHttpApp({ deps, apollo, readiness }: HttpAppOptions): Expr
       },
     }),
   );
+  app.use('/api/v1/billing', billingRoutes(deps));
+  app.use(restErrorHandler(deps.logger));
   return app;
 }

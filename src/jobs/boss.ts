@@ -4,6 +4,13 @@ import type { DbOrTx } from '../db/client.js';
 import { QUEUE_NAMES, type EnqueueOptions, type JobQueue, type QueueName, type QueuePayloads } from '../domain/jobs/queues.js';
 import type { Logger } from '../logger.js';
 
+/** Retries per queue: notifications back off for about an hour before they give up. */
+const QUEUE_POLICIES: Record<QueueName, Omit<PgBoss.Queue, 'name'>> = {
+  'capture-notification': { retryLimit: 12, retryDelay: 5, retryBackoff: true },
+  'processor-event-replay': { retryLimit: 0 },
+  reconciliation: { retryLimit: 0, policy: 'singleton' },
+};
+
 export type BossRole = { supervise: boolean; schedule: boolean };
 
 /**
@@ -21,7 +28,7 @@ export async function startBoss(connectionString: string, logger: Logger, role: 
   });
   boss.on('error', (error) => logger.error({ err: error }, 'pg-boss error'));
   await boss.start();
-  for (const name of QUEUE_NAMES) await boss.createQueue(name);
+  for (const name of QUEUE_NAMES) await boss.createQueue(name, { name, ...QUEUE_POLICIES[name] });
   return boss;
 }
 

@@ -24,5 +24,5 @@ export async function graphql<T = any>(
 }
 
 /** The codes of a response's errors, for compact assertions. */
-export const errorCodes = (response: GraphQLResponse): (string | undefined)[] =>
+export const errorCodes = (response: Pick<GraphQLResponse<unknown>, 'errors'>): (string | undefined)[] =>
   (response.errors ?? []).map((error) => error.extensions?.code);

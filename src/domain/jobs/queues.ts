@@ -2,7 +2,7 @@ import type { DbOrTx } from '../../db/client.js';
 
 /** Every background queue and the payload its jobs carry: one map, so producers and workers agree. */
 export type QueuePayloads = {
-  'capture-notification': { invoiceId: string; paymentAttemptId: string; adjustmentId: string };
+  'capture-notification': { invoiceId: string; adjustmentId: string };
   'processor-event-replay': { processorEventId: string };
   reconciliation: { trigger: 'SCHEDULE' | 'OPERATOR' | 'COMMAND' };
 };

@@ -1,0 +1,141 @@
+import { eq } from 'drizzle-orm';
+import { invoices, paymentAttempts, type PaymentAttempt, type Source } from '../../db/schema/index.js';
+import { DomainError } from '../../errors.js';
+import type { Deps } from '../deps.js';
+import {
+  GatewayDeclinedError,
+  type CaptureResult,
+  type RefundReason,
+  type RefundResult,
+} from '../gateway/billing-gateway-client.js';
+import { appendTimelineEvents } from './timeline.js';
+import { attemptResult, declinedError, lockInvoice, type AttemptResult } from './payment-attempts.js';
+import { recordCapture } from './record-capture.js';
+import { recordRefund } from './record-refund.js';
+
+type GatewayOutcome =
+  | { kind: 'succeeded'; capture: CaptureResult }
+  | { kind: 'succeeded'; refund: RefundResult }
+  | { kind: 'declined'; code: string; message: string }
+  | { kind: 'unknown'; message: string };
+
+/**
+ * Steps 2 and 3 of a capture or refund, for an attempt reserved in step 1: call the gateway holding
+ * no lock, with the attempt's id as the idempotency key, then record what it answered. Running it
+ * again for the same attempt (a client retry, reconciliation) asks the gateway the same question and
+ * cannot move money twice. Declines and unknown outcomes are thrown as DomainErrors after they are recorded.
+ */
+export async function driveAttempt(deps: Deps, attempt: PaymentAttempt, source: Source): Promise<AttemptResult> {
+  const outcome = await callGateway(deps, attempt);
+  const result = await finishAttempt(deps, attempt.id, outcome, source);
+  if (result.attempt.status === 'FAILED') throw declinedError(result.attempt);
+  if (result.attempt.status === 'UNKNOWN' || result.attempt.status === 'PENDING') {
+    throw new DomainError('GATEWAY_UNAVAILABLE', 'The payment processor did not answer; the request stays pending and will be settled', {
+      attemptId: result.attempt.id,
+    });
+  }
+  return result;
+}
+
+async function callGateway(deps: Deps, attempt: PaymentAttempt): Promise<GatewayOutcome> {
+  const [invoice] = await deps.db.select().from(invoices).where(eq(invoices.id, attempt.invoiceId));
+  const metadata = attempt.metadata ?? {};
+  try {
+    if (attempt.kind === 'CAPTURE') {
+      const capture = await deps.gateway.capture({
+        idempotencyKey: attempt.id,
+        invoiceId: attempt.invoiceId,
+        paymentIntentId: invoice!.paymentIntentId,
+        amount: attempt.amount,
+        currency: attempt.currency,
+        finalCapture: metadata.finalCapture === true,
+      });
+      return { kind: 'succeeded', capture };
+    }
+    const refund = await deps.gateway.refund({
+      idempotencyKey: attempt.id,
+      invoiceId: attempt.invoiceId,
+      paymentIntentId: invoice!.paymentIntentId!,
+      amount: attempt.amount,
+      currency: attempt.currency,
+      reason: attempt.reason as RefundReason,
+    });
+    return { kind: 'succeeded', refund };
+  } catch (error) {
+    if (error instanceof GatewayDeclinedError) return { kind: 'declined', code: error.declineCode, message: error.message };
+    deps.logger.warn({ err: error, attemptId: attempt.id }, 'gateway call ended without an answer');
+    return { kind: 'unknown', message: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** Step 3. Idempotent: an attempt already finished by someone else is returned as it is. */
+async function finishAttempt(deps: Deps, attemptId: string, outcome: GatewayOutcome, source: Source): Promise<AttemptResult> {
+  return deps.db.transaction(async (tx) => {
+    const [pending] = await tx.select().from(paymentAttempts).where(eq(paymentAttempts.id, attemptId));
+    const { invoice } = await lockInvoice(tx, null, pending!.invoiceId);
+    const [attempt] = await tx.select().from(paymentAttempts).where(eq(paymentAttempts.id, attemptId)).for('update');
+    if (attempt!.status === 'SUCCEEDED' || attempt!.status === 'FAILED') return attemptResult(tx, attempt!);
+
+    const finished = { completedAt: new Date() };
+    if (outcome.kind === 'unknown') {
+      const [updated] = await tx
+        .update(paymentAttempts)
+        .set({ status: 'UNKNOWN', errorCode: 'GATEWAY_UNAVAILABLE', errorMessage: outcome.message })
+        .where(eq(paymentAttempts.id, attemptId))
+        .returning();
+      return attemptResult(tx, updated!);
+    }
+    if (outcome.kind === 'declined') {
+      const [updated] = await tx
+        .update(paymentAttempts)
+        .set({ status: 'FAILED', errorCode: outcome.code, errorMessage: outcome.message, ...finished })
+        .where(eq(paymentAttempts.id, attemptId))
+        .returning();
+      await appendTimelineEvents(tx, [
+        {
+          invoiceId: invoice.id,
+          type: attempt!.kind === 'CAPTURE' ? 'CAPTURE_FAILED' : 'REFUND_FAILED',
+          source,
+          dedupeKey: `attempt:${attemptId}:failed`,
+          data: { amount: attempt!.amount, currency: attempt!.currency, declineCode: outcome.code, message: outcome.message },
+          paymentAttemptId: attemptId,
+        },
+      ]);
+      return attemptResult(tx, updated!);
+    }
+    if ('capture' in outcome) {
+      const { capture } = outcome;
+      await recordCapture(tx, deps.jobs, invoice, {
+        amount: attempt!.amount,
+        source,
+        paymentIntentId: capture.paymentIntentId,
+        chargeId: capture.chargeId,
+        capturedAt: capture.capturedAt,
+        settledAt: capture.settledAt,
+        paymentAttemptId: attemptId,
+      });
+      const [updated] = await tx
+        .update(paymentAttempts)
+        .set({ status: 'SUCCEEDED', processorObjectId: capture.chargeId, errorCode: null, errorMessage: null, ...finished })
+        .where(eq(paymentAttempts.id, attemptId))
+        .returning();
+      return attemptResult(tx, updated!);
+    }
+    const { refund } = outcome;
+    await recordRefund(tx, invoice, {
+      amount: attempt!.amount,
+      reason: attempt!.reason!,
+      note: attempt!.note,
+      source,
+      processorRefundId: refund.refundId,
+      refundedAt: refund.createdAt,
+      paymentAttemptId: attemptId,
+    });
+    const [updated] = await tx
+      .update(paymentAttempts)
+      .set({ status: 'SUCCEEDED', processorObjectId: refund.refundId, errorCode: null, errorMessage: null, ...finished })
+      .where(eq(paymentAttempts.id, attemptId))
+      .returning();
+    return attemptResult(tx, updated!);
+  });
+}

@@ -1,0 +1,65 @@
+import { sql } from 'drizzle-orm';
+import type { DbOrTx } from '../../db/client.js';
+
+export type LedgerViolation = { rule: string; invoiceId: string; detail: string };
+
+/**
+ * The ledger's invariants, checked from the rows themselves (`ledger verify`, and after every test):
+ * - an invoice's totals equal the sums of its ledger lines, and 0 ≤ refunded ≤ captured ≤ due;
+ * - every ledger line has its timeline event, every refund line its refund record;
+ * - every succeeded attempt has exactly one ledger line of its amount, and no other attempt has one.
+ */
+const RULES: { rule: string; query: ReturnType<typeof sql> }[] = [
+  {
+    rule: 'totals equal the sum of adjustments',
+    query: sql`
+      SELECT i.id AS invoice_id,
+             format('captured %s vs lines %s, refunded %s vs lines %s', i.amount_captured, coalesce(a.captured, 0), i.amount_refunded, coalesce(a.refunded, 0)) AS detail
+      FROM invoices i
+      LEFT JOIN (
+        SELECT invoice_id,
+               sum(amount) FILTER (WHERE kind = 'CAPTURE') AS captured,
+               -sum(amount) FILTER (WHERE kind = 'REFUND') AS refunded
+        FROM invoice_adjustments GROUP BY invoice_id
+      ) a ON a.invoice_id = i.id
+      WHERE i.amount_captured <> coalesce(a.captured, 0) OR i.amount_refunded <> coalesce(a.refunded, 0)`,
+  },
+  {
+    rule: '0 <= refunded <= captured <= due',
+    query: sql`
+      SELECT id AS invoice_id, format('due %s captured %s refunded %s', amount_due, amount_captured, amount_refunded) AS detail
+      FROM invoices WHERE NOT (0 <= amount_refunded AND amount_refunded <= amount_captured AND amount_captured <= amount_due)`,
+  },
+  {
+    rule: 'every adjustment has its timeline event',
+    query: sql`
+      SELECT a.invoice_id, format('adjustment %s (%s %s) has no timeline event', a.id, a.kind, a.amount) AS detail
+      FROM invoice_adjustments a
+      WHERE NOT EXISTS (SELECT 1 FROM invoice_timeline_events t WHERE t.adjustment_id = a.id)`,
+  },
+  {
+    rule: 'every refund adjustment has its refund record',
+    query: sql`
+      SELECT a.invoice_id, format('refund adjustment %s has %s refund records', a.id, count(r.id)) AS detail
+      FROM invoice_adjustments a LEFT JOIN refunds r ON r.adjustment_id = a.id
+      WHERE a.kind = 'REFUND' GROUP BY a.id, a.invoice_id HAVING count(r.id) <> 1`,
+  },
+  {
+    rule: 'succeeded attempts have one matching adjustment, others none',
+    query: sql`
+      SELECT p.invoice_id, format('%s attempt %s is %s with %s ledger lines', p.kind, p.id, p.status, count(a.id)) AS detail
+      FROM payment_attempts p LEFT JOIN invoice_adjustments a ON a.payment_attempt_id = p.id
+      GROUP BY p.id
+      HAVING (p.status = 'SUCCEEDED' AND (count(a.id) <> 1 OR abs(sum(a.amount)) <> p.amount))
+          OR (p.status <> 'SUCCEEDED' AND count(a.id) <> 0)`,
+  },
+];
+
+export async function verifyLedger(db: DbOrTx): Promise<LedgerViolation[]> {
+  const violations: LedgerViolation[] = [];
+  for (const { rule, query } of RULES) {
+    const rows = await db.execute<{ invoice_id: string; detail: string }>(query);
+    for (const row of rows) violations.push({ rule, invoiceId: row.invoice_id, detail: row.detail });
+  }
+  return violations;
+}

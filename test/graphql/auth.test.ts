@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiTokens, type Invoice, type Workspace } from '../../src/db/schema/index.js';
 import { hashToken } from '../../src/domain/auth/tokens.js';
 import { makeInvoice, makeOperatorToken, makeServiceToken, makeWorkspace } from '../support/factories.js';
-import { errorCodes, graphql } from '../support/graphql.js';
+import { errorCodes, graphql, type GraphQLResponse } from '../support/graphql.js';
 import { startTestService, type TestService } from '../support/service.js';
 
 let service: TestService;
@@ -30,13 +30,13 @@ const invoiceIds = (response: { data?: any }) =>
   (response.data.invoices.edges as { node: { id: string } }[]).map((edge) => edge.node.id).sort();
 
 /** Raw HTTP, for headers the `graphql` helper would not send. */
-async function withAuthorization(authorization: string) {
+async function withAuthorization(authorization: string): Promise<GraphQLResponse> {
   const response = await fetch(`${service.url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization },
     body: JSON.stringify({ query: '{ viewer { role } }' }),
   });
-  return { status: response.status, ...((await response.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] }) };
+  return { status: response.status, ...((await response.json()) as Omit<GraphQLResponse, 'status'>) };
 }
 
 describe('without a valid token', () => {

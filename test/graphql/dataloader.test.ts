@@ -1,23 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
 import type { Database } from '../../src/db/client.js';
 import type { Invoice, Workspace } from '../../src/db/schema/index.js';
 import type { Deps } from '../../src/domain/deps.js';
 import { createApolloServer } from '../../src/graphql/apollo.js';
 import { createContext, type GraphQLContext } from '../../src/graphql/context.js';
 import { buildGraphQLSchema } from '../../src/graphql/schema.js';
-import { createLogger } from '../../src/logger.js';
-import { connectTo, createTestDatabase, type TestDatabase } from '../support/database.js';
+import { connectTo } from '../support/database.js';
 import { makeWorkspace } from '../support/factories.js';
 import { makePaidInvoice } from '../support/history.js';
+import { startTestService, type TestService } from '../support/service.js';
 
 const INVOICE_COUNT = 50;
 /** One statement for the page, then one per DataLoader: workspace, timeline, adjustments, refunds, processor events, their invoices. */
 const MAX_STATEMENTS = 8;
 
-let database: TestDatabase;
+let service: TestService;
 let counting: Database;
 let statements: string[] = [];
 let apollo: ApolloServer<GraphQLContext>;
@@ -26,24 +25,23 @@ let workspace: Workspace;
 const invoices: Invoice[] = [];
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  workspace = await makeWorkspace(database.db);
+  service = await startTestService();
+  const { db } = service.database;
+  workspace = await makeWorkspace(db);
   for (let index = 0; index < INVOICE_COUNT; index++) {
-    invoices.push(await makePaidInvoice(database.db, workspace.id, { due: 10_000 + index, captured: 6_000 + index, refunded: 1_000 + index }));
+    invoices.push(await makePaidInvoice(db, workspace.id, { due: 10_000 + index, captured: 6_000 + index, refunded: 1_000 + index }));
   }
   // Reads go through a second pool that records every statement it sends. One connection, warmed up
   // before counting: postgres.js reads pg_type once per new connection, which is not the request's cost.
-  counting = connectTo(database.url, { max: 1, onQuery: (query) => statements.push(query) });
-  const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent' });
-  const logger = createLogger('silent');
-  deps = { db: counting.db, config, logger };
-  apollo = createApolloServer(await buildGraphQLSchema(), config, logger);
+  counting = connectTo(service.database.url, { max: 1, onQuery: (query) => statements.push(query) });
+  deps = { ...service.deps, db: counting.db };
+  apollo = createApolloServer(await buildGraphQLSchema(), deps.config, deps.logger);
   await apollo.start();
 });
 afterAll(async () => {
   await apollo?.stop();
   await counting?.close();
-  await database?.drop();
+  await service?.close();
 });
 
 const QUERY = /* GraphQL */ `

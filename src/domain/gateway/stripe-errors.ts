@@ -1,0 +1,39 @@
+import Stripe from 'stripe';
+import { GatewayConfigurationError, GatewayDeclinedError, GatewayUnavailableError } from './billing-gateway-client.js';
+
+/**
+ * Translates what the Stripe SDK throws into the facade's two outcomes. The test is "could Stripe have
+ * processed this request?": a definite refusal (4xx, card errors) is a decline; anything that leaves the
+ * outcome unknown (network, timeout, 5xx, rate limit) is unavailable, and the caller asks again later
+ * with the same idempotency key. Errors that are not Stripe's (our own bugs) pass through unchanged.
+ *
+ * Stripe's own messages are not passed on: a 401's message can quote part of the key.
+ */
+export function toGatewayError(error: unknown, action: string): unknown {
+  if (!(error instanceof Stripe.errors.StripeError)) return error;
+  const { StripeAuthenticationError, StripePermissionError, StripeConnectionError, StripeRateLimitError, StripeAPIError } =
+    Stripe.errors;
+
+  if (error instanceof StripeAuthenticationError || error instanceof StripePermissionError) {
+    return new GatewayConfigurationError(
+      'gateway_authentication_failed',
+      `Stripe refused our credentials while trying to ${action} (HTTP ${error.statusCode ?? '?'}): check STRIPE_SECRET_KEY`,
+    );
+  }
+  if (
+    error instanceof StripeConnectionError ||
+    error instanceof StripeRateLimitError ||
+    error instanceof StripeAPIError ||
+    error.statusCode === undefined ||
+    error.statusCode >= 500
+  ) {
+    return new GatewayUnavailableError(`Stripe did not answer while trying to ${action}: ${error.message}`, { cause: error });
+  }
+  const code = error.decline_code ?? error.code ?? error.type;
+  return new GatewayDeclinedError(code, `Stripe declined to ${action}: ${error.message} (${code})`);
+}
+
+/** Stripe's 404 for an object it does not know (a missing payment intent, for instance). */
+export function isResourceMissing(error: unknown): boolean {
+  return error instanceof Stripe.errors.StripeInvalidRequestError && error.code === 'resource_missing';
+}

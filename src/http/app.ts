@@ -8,6 +8,7 @@ import { billingRoutes } from './billing-routes.js';
 import { mountGraphQLIde } from './graphql-ide.js';
 import { mountHealth, type ReadinessCheck } from './health.js';
 import { restErrorHandler } from './rest-errors.js';
+import { stripeWebhookRoutes } from './stripe-webhook.js';
 
 export type HttpAppOptions = {
   deps: Deps;
@@ -21,6 +22,8 @@ export function createHttpApp({ deps, apollo, readiness }: HttpAppOptions): Expr
   app.set('trust proxy', false);
 
   mountHealth(app, readiness);
+  // Before any JSON parser: the signature is over the raw bytes.
+  app.use(stripeWebhookRoutes(deps));
   mountGraphQLIde(app);
   app.use(
     '/graphql',

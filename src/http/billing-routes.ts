@@ -5,6 +5,7 @@ import { captureInvoice } from '../domain/ledger/capture-invoice.js';
 import type { AttemptResult } from '../domain/ledger/payment-attempts.js';
 import { refundInvoice } from '../domain/ledger/refund-invoice.js';
 import { requireBearerToken, viewerOf } from './authenticate.js';
+import { mountReplayRoutes } from './replay-routes.js';
 
 /**
  * The runbook's REST routes for scripts: the same domain functions and tokens as GraphQL.
@@ -16,10 +17,16 @@ const idempotencyKey = z.string().nullish();
 const captureBody = z.object({ amount, idempotencyKey }).strict();
 const refundBody = z.object({ amount, idempotencyKey, reason: z.string(), note: z.string().nullish() }).strict();
 
+/** Everything under /api/v1/billing: one JSON parser, one token check, then the routes. */
 export function billingRoutes(deps: Deps): Router {
   const router = Router();
   router.use(express.json({ limit: '64kb' }), requireBearerToken(deps));
+  mountPaymentRoutes(router, deps);
+  mountReplayRoutes(router, deps);
+  return router;
+}
 
+function mountPaymentRoutes(router: Router, deps: Deps): void {
   router.post('/invoices/:invoiceId/capture', async (req, res) => {
     const body = captureBody.parse(req.body ?? {});
     const result = await captureInvoice(deps, viewerOf(res), {
@@ -41,8 +48,6 @@ export function billingRoutes(deps: Deps): Router {
     });
     res.json(toJson(result));
   });
-
-  return router;
 }
 
 function toJson(result: AttemptResult) {

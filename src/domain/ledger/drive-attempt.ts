@@ -1,7 +1,9 @@
 import { eq } from 'drizzle-orm';
+import type { Tx } from '../../db/client.js';
 import { invoices, paymentAttempts, type PaymentAttempt, type Source } from '../../db/schema/index.js';
 import { DomainError } from '../../errors.js';
 import type { Deps } from '../deps.js';
+import type { JobQueue } from '../jobs/queues.js';
 import {
   GatewayDeclinedError,
   type CaptureResult,
@@ -13,7 +15,7 @@ import { attemptResult, declinedError, lockInvoice, type AttemptResult } from '.
 import { recordCapture } from './record-capture.js';
 import { recordRefund } from './record-refund.js';
 
-type GatewayOutcome =
+export type GatewayOutcome =
   | { kind: 'succeeded'; capture: CaptureResult }
   | { kind: 'succeeded'; refund: RefundResult }
   | { kind: 'declined'; code: string; message: string }
@@ -68,74 +70,86 @@ async function callGateway(deps: Deps, attempt: PaymentAttempt): Promise<Gateway
   }
 }
 
-/** Step 3. Idempotent: an attempt already finished by someone else is returned as it is. */
-async function finishAttempt(deps: Deps, attemptId: string, outcome: GatewayOutcome, source: Source): Promise<AttemptResult> {
-  return deps.db.transaction(async (tx) => {
-    const [pending] = await tx.select().from(paymentAttempts).where(eq(paymentAttempts.id, attemptId));
-    const { invoice } = await lockInvoice(tx, null, pending!.invoiceId);
-    const [attempt] = await tx.select().from(paymentAttempts).where(eq(paymentAttempts.id, attemptId)).for('update');
-    if (attempt!.status === 'SUCCEEDED' || attempt!.status === 'FAILED') return attemptResult(tx, attempt!);
+/** Step 3 in a transaction of its own. */
+function finishAttempt(deps: Deps, attemptId: string, outcome: GatewayOutcome, source: Source): Promise<AttemptResult> {
+  return deps.db.transaction((tx) => settleAttempt(tx, deps.jobs, attemptId, outcome, source));
+}
 
-    const finished = { completedAt: new Date() };
-    if (outcome.kind === 'unknown') {
-      const [updated] = await tx
-        .update(paymentAttempts)
-        .set({ status: 'UNKNOWN', errorCode: 'GATEWAY_UNAVAILABLE', errorMessage: outcome.message })
-        .where(eq(paymentAttempts.id, attemptId))
-        .returning();
-      return attemptResult(tx, updated!);
-    }
-    if (outcome.kind === 'declined') {
-      const [updated] = await tx
-        .update(paymentAttempts)
-        .set({ status: 'FAILED', errorCode: outcome.code, errorMessage: outcome.message, ...finished })
-        .where(eq(paymentAttempts.id, attemptId))
-        .returning();
-      await appendTimelineEvents(tx, [
-        {
-          invoiceId: invoice.id,
-          type: attempt!.kind === 'CAPTURE' ? 'CAPTURE_FAILED' : 'REFUND_FAILED',
-          source,
-          dedupeKey: `attempt:${attemptId}:failed`,
-          data: { amount: attempt!.amount, currency: attempt!.currency, declineCode: outcome.code, message: outcome.message },
-          paymentAttemptId: attemptId,
-        },
-      ]);
-      return attemptResult(tx, updated!);
-    }
-    if ('capture' in outcome) {
-      const { capture } = outcome;
-      await recordCapture(tx, deps.jobs, invoice, {
-        amount: attempt!.amount,
+/**
+ * Records what the processor answered for an attempt, in the caller's transaction. Idempotent: an
+ * attempt already finished by someone else (a retry, reconciliation, a webhook) is returned as it is.
+ */
+export async function settleAttempt(
+  tx: Tx,
+  jobs: JobQueue,
+  attemptId: string,
+  outcome: GatewayOutcome,
+  source: Source,
+): Promise<AttemptResult> {
+  const [pending] = await tx.select().from(paymentAttempts).where(eq(paymentAttempts.id, attemptId));
+  const { invoice } = await lockInvoice(tx, null, pending!.invoiceId);
+  const [attempt] = await tx.select().from(paymentAttempts).where(eq(paymentAttempts.id, attemptId)).for('update');
+  if (attempt!.status === 'SUCCEEDED' || attempt!.status === 'FAILED') return attemptResult(tx, attempt!);
+
+  const finished = { completedAt: new Date() };
+  if (outcome.kind === 'unknown') {
+    const [updated] = await tx
+      .update(paymentAttempts)
+      .set({ status: 'UNKNOWN', errorCode: 'GATEWAY_UNAVAILABLE', errorMessage: outcome.message })
+      .where(eq(paymentAttempts.id, attemptId))
+      .returning();
+    return attemptResult(tx, updated!);
+  }
+  if (outcome.kind === 'declined') {
+    const [updated] = await tx
+      .update(paymentAttempts)
+      .set({ status: 'FAILED', errorCode: outcome.code, errorMessage: outcome.message, ...finished })
+      .where(eq(paymentAttempts.id, attemptId))
+      .returning();
+    await appendTimelineEvents(tx, [
+      {
+        invoiceId: invoice.id,
+        type: attempt!.kind === 'CAPTURE' ? 'CAPTURE_FAILED' : 'REFUND_FAILED',
         source,
-        paymentIntentId: capture.paymentIntentId,
-        chargeId: capture.chargeId,
-        capturedAt: capture.capturedAt,
-        settledAt: capture.settledAt,
+        dedupeKey: `attempt:${attemptId}:failed`,
+        data: { amount: attempt!.amount, currency: attempt!.currency, declineCode: outcome.code, message: outcome.message },
         paymentAttemptId: attemptId,
-      });
-      const [updated] = await tx
-        .update(paymentAttempts)
-        .set({ status: 'SUCCEEDED', processorObjectId: capture.chargeId, errorCode: null, errorMessage: null, ...finished })
-        .where(eq(paymentAttempts.id, attemptId))
-        .returning();
-      return attemptResult(tx, updated!);
-    }
-    const { refund } = outcome;
-    await recordRefund(tx, invoice, {
+      },
+    ]);
+    return attemptResult(tx, updated!);
+  }
+  if ('capture' in outcome) {
+    const { capture } = outcome;
+    await recordCapture(tx, jobs, invoice, {
       amount: attempt!.amount,
-      reason: attempt!.reason!,
-      note: attempt!.note,
       source,
-      processorRefundId: refund.refundId,
-      refundedAt: refund.createdAt,
+      paymentIntentId: capture.paymentIntentId,
+      chargeId: capture.chargeId,
+      capturedAt: capture.capturedAt,
+      settledAt: capture.settledAt,
       paymentAttemptId: attemptId,
     });
     const [updated] = await tx
       .update(paymentAttempts)
-      .set({ status: 'SUCCEEDED', processorObjectId: refund.refundId, errorCode: null, errorMessage: null, ...finished })
+      .set({ status: 'SUCCEEDED', processorObjectId: capture.chargeId, errorCode: null, errorMessage: null, ...finished })
       .where(eq(paymentAttempts.id, attemptId))
       .returning();
     return attemptResult(tx, updated!);
+  }
+  const { refund } = outcome;
+  await recordRefund(tx, invoice, {
+    amount: attempt!.amount,
+    reason: attempt!.reason!,
+    note: attempt!.note,
+    source,
+    processorRefundId: refund.refundId,
+    refundedAt: refund.createdAt,
+    paymentAttemptId: attemptId,
   });
+  const [updated] = await tx
+    .update(paymentAttempts)
+    .set({ status: 'SUCCEEDED', processorObjectId: refund.refundId, errorCode: null, errorMessage: null, ...finished })
+    .where(eq(paymentAttempts.id, attemptId))
+    .returning();
+  return attemptResult(tx, updated!);
 }

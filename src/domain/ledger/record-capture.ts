@@ -7,8 +7,9 @@ import { appendTimelineEvents } from './timeline.js';
 export type CaptureFacts = {
   amount: number;
   source: Source;
-  paymentIntentId: string;
-  chargeId: string;
+  /** Null keeps what the invoice has: a webhook may know less than a live capture. */
+  paymentIntentId: string | null;
+  chargeId: string | null;
   capturedAt: Date;
   settledAt: Date | null;
   paymentAttemptId?: string | null;
@@ -43,8 +44,8 @@ export async function recordCapture(
     .update(invoices)
     .set({
       amountCaptured: sql`${invoices.amountCaptured} + ${facts.amount}`,
-      paymentIntentId: facts.paymentIntentId,
-      externalProcessorId: facts.chargeId,
+      paymentIntentId: facts.paymentIntentId ?? invoice.paymentIntentId,
+      externalProcessorId: facts.chargeId ?? invoice.externalProcessorId,
       capturedAt: facts.capturedAt,
       settledAt: facts.settledAt ?? invoice.settledAt,
       updatedAt: new Date(),
@@ -63,20 +64,20 @@ export async function recordCapture(
       paymentAttemptId: facts.paymentAttemptId ?? null,
       processorEventId: facts.processorEventId ?? null,
     },
-    ...(facts.settledAt ? [settlementEvent(invoice.id, facts.chargeId, facts.settledAt, facts.source)] : []),
+    ...(facts.settledAt ? [settlementEvent(invoice.id, facts.chargeId ?? adjustment!.id, facts.settledAt, facts.source)] : []),
   ]);
   await jobs.enqueue(tx, 'capture-notification', { invoiceId: invoice.id, adjustmentId: adjustment!.id });
   return { invoice: updated!, adjustment: adjustment! };
 }
 
 /** One PAYMENT_SETTLED event per processor charge, whoever notices the settlement first. */
-export function settlementEvent(invoiceId: string, chargeId: string, settledAt: Date, source: Source) {
+export function settlementEvent(invoiceId: string, settledObjectId: string, settledAt: Date, source: Source) {
   return {
     invoiceId,
     type: 'PAYMENT_SETTLED' as const,
     source,
-    dedupeKey: `settlement:${invoiceId}:${chargeId}`,
+    dedupeKey: `settlement:${invoiceId}:${settledObjectId}`,
     occurredAt: settledAt,
-    data: { chargeId },
+    data: { settledObjectId },
   };
 }

@@ -1,0 +1,143 @@
+import { and, eq } from 'drizzle-orm';
+import type { Tx } from '../../db/client.js';
+import { paymentAttempts, refunds, type Invoice, type Source } from '../../db/schema/index.js';
+import { REFUND_REASONS, type RefundReason } from '../gateway/billing-gateway-client.js';
+import type { JobQueue } from '../jobs/queues.js';
+import { settleAttempt } from '../ledger/drive-attempt.js';
+import { reservedAmount } from '../ledger/payment-attempts.js';
+import { recordCapture } from '../ledger/record-capture.js';
+import { recordRefund } from '../ledger/record-refund.js';
+import { appendTimelineEvents } from '../ledger/timeline.js';
+import { ProcessorEventError } from './processor-event-error.js';
+import { currencyOf, fromUnixSeconds, type StripeRefund } from './stripe-objects.js';
+
+/**
+ * Processor objects are applied by their cumulative totals and their ids, never by "add what this
+ * event says": any delivery order of the same events, with any duplicates, ends in the same state.
+ */
+
+export type ApplyContext = { tx: Tx; jobs: JobQueue; source: Source; processorEventId: string };
+
+export type CaptureTotal = {
+  /** What the processor has captured for the payment so far (Stripe: amount_received / amount_captured). */
+  capturedTotal: number;
+  currency: string;
+  paymentIntentId: string | null;
+  chargeId: string | null;
+  occurredAt: Date;
+};
+
+/** Brings the invoice's captured total up to the processor's; money in flight through our own attempts counts as on its way. */
+export async function applyCaptureTotal(context: ApplyContext, invoice: Invoice, total: CaptureTotal): Promise<Invoice> {
+  assertCurrency(invoice, total.currency);
+  const inFlight = await reservedAmount(context.tx, invoice.id, 'CAPTURE');
+  const missing = total.capturedTotal - invoice.amountCaptured - inFlight;
+  if (missing <= 0) return invoice;
+  if (invoice.voidedAt) throw new ProcessorEventError(`processor captured ${total.capturedTotal} on void invoice ${invoice.id}`);
+  if (invoice.amountCaptured + missing > invoice.amountDue) {
+    throw new ProcessorEventError(
+      `processor captured ${total.capturedTotal} ${invoice.currency}, more than invoice ${invoice.id} is due (${invoice.amountDue})`,
+    );
+  }
+  const { invoice: updated } = await recordCapture(context.tx, context.jobs, invoice, {
+    amount: missing,
+    source: context.source,
+    paymentIntentId: total.paymentIntentId,
+    chargeId: total.chargeId,
+    capturedAt: total.occurredAt,
+    settledAt: null,
+    processorEventId: context.processorEventId,
+  });
+  return updated;
+}
+
+/** Records one processor refund, once, whatever event brought it. */
+export async function applyRefundObject(context: ApplyContext, invoice: Invoice, refund: StripeRefund): Promise<Invoice> {
+  const { tx } = context;
+  assertCurrency(invoice, currencyOf(refund));
+  const [known] = await tx.select({ id: refunds.id }).from(refunds).where(eq(refunds.processorRefundId, refund.id));
+
+  if (refund.status === 'failed' || refund.status === 'canceled') {
+    await appendTimelineEvents(tx, [
+      {
+        invoiceId: invoice.id,
+        type: 'REFUND_FAILED',
+        source: context.source,
+        dedupeKey: `refund:${refund.id}:failed`,
+        occurredAt: fromUnixSeconds(refund.created),
+        data: { refundId: refund.id, amount: refund.amount, status: refund.status, alreadyRecorded: Boolean(known) },
+        processorEventId: context.processorEventId,
+      },
+    ]);
+    return invoice;
+  }
+  if (known) return invoice;
+
+  // A refund our own API started carries its attempt's id: finish that attempt rather than count the money twice.
+  const attemptId = refund.metadata.payment_attempt_id;
+  if (attemptId) {
+    const [attempt] = await tx
+      .select()
+      .from(paymentAttempts)
+      .where(and(eq(paymentAttempts.id, attemptId), eq(paymentAttempts.invoiceId, invoice.id), eq(paymentAttempts.kind, 'REFUND')));
+    if (attempt) {
+      if (attempt.status === 'FAILED') {
+        throw new ProcessorEventError(`processor reports refund ${refund.id} but attempt ${attempt.id} was recorded as declined`);
+      }
+      if (attempt.amount !== refund.amount) {
+        throw new ProcessorEventError(`refund ${refund.id} is for ${refund.amount}, attempt ${attempt.id} for ${attempt.amount}`);
+      }
+      const result = await settleAttempt(
+        tx,
+        context.jobs,
+        attempt.id,
+        { kind: 'succeeded', refund: { status: 'succeeded', refundId: refund.id, amount: refund.amount, createdAt: fromUnixSeconds(refund.created) } },
+        context.source,
+      );
+      return result.invoice;
+    }
+  }
+
+  // A refund means at least this much was captured: record that lower bound now; later capture events
+  // raise it to the processor's total, so the end state does not depend on which event came first.
+  const inFlightRefunds = await reservedAmount(tx, invoice.id, 'REFUND');
+  const neededCapture = invoice.amountRefunded + inFlightRefunds + refund.amount;
+  let current = invoice;
+  if (neededCapture > invoice.amountCaptured) {
+    current = await applyCaptureTotal(context, invoice, {
+      capturedTotal: neededCapture,
+      currency: currencyOf(refund),
+      paymentIntentId: refund.payment_intent,
+      chargeId: refund.charge,
+      occurredAt: fromUnixSeconds(refund.created),
+    });
+  }
+  const { invoice: updated } = await recordRefund(tx, current, {
+    amount: refund.amount,
+    reason: reasonCode(refund),
+    source: context.source,
+    processorRefundId: refund.id,
+    refundedAt: fromUnixSeconds(refund.created),
+    processorEventId: context.processorEventId,
+  });
+  return updated;
+}
+
+const STRIPE_REASONS: Record<string, RefundReason> = {
+  duplicate: 'DUPLICATE',
+  fraudulent: 'FRAUDULENT',
+  requested_by_customer: 'REQUESTED_BY_CUSTOMER',
+};
+
+/** Our reason code from the refund's metadata when we made it, else Stripe's reason, else OTHER. */
+function reasonCode(refund: StripeRefund): RefundReason {
+  const ours = refund.metadata.reason_code?.toUpperCase();
+  if (ours && (REFUND_REASONS as readonly string[]).includes(ours)) return ours as RefundReason;
+  return STRIPE_REASONS[refund.reason ?? ''] ?? 'OTHER';
+}
+
+function assertCurrency(invoice: Invoice, currency: string): void {
+  if (invoice.currency !== currency) {
+    throw new ProcessorEventError(`processor object is in ${currency}, invoice ${invoice.id} in ${invoice.currency}`);
+  }
+}

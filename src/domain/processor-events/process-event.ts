@@ -1,0 +1,86 @@
+import { eq, sql } from 'drizzle-orm';
+import { isConnectionError } from '../../db/errors.js';
+import { processorEvents, type ProcessorEvent } from '../../db/schema/index.js';
+import { DomainError } from '../../errors.js';
+import type { Deps } from '../deps.js';
+import { applyStripeEvent, type ApplyOutcome } from './apply-stripe-event.js';
+import type { ApplyContext } from './apply-payment-objects.js';
+import { ProcessorEventError } from './processor-event-error.js';
+
+/**
+ * How an event is being applied: `live` right after the webhook stored it; `replay` by the replay
+ * worker (skipped when no replay is requested any more); `forced` by an operator, at once.
+ */
+export type ProcessMode = 'live' | 'replay' | 'forced';
+
+export type ProcessResult = { event: ProcessorEvent; outcome: 'PROCESSED' | 'IGNORED' | 'FAILED' | 'SKIPPED'; error: string | null };
+
+const APPLIERS: Record<string, (context: ApplyContext, event: ProcessorEvent) => Promise<ApplyOutcome>> = {
+  stripe: applyStripeEvent,
+};
+
+/**
+ * Applies a stored event and records how it went, in one transaction that holds the event's row lock:
+ * two workers never apply one event at once, and a crash part-way leaves the event as it was. The
+ * invoice changes run in a savepoint, so a failure writes only the error, never half an event.
+ */
+export async function processEvent(deps: Deps, eventId: string, mode: ProcessMode): Promise<ProcessResult> {
+  return deps.db.transaction(async (tx) => {
+    const [event] = await tx.select().from(processorEvents).where(eq(processorEvents.id, eventId)).for('update');
+    if (!event) throw new DomainError('NOT_FOUND', `Processor event ${eventId} not found`);
+    if (mode === 'replay' && !event.replayRequested) return { event, outcome: 'SKIPPED', error: null };
+    // A live delivery applies only an event nobody has tried yet (a redelivery after a crash, say).
+    if (mode === 'live' && event.outcome !== 'RECEIVED') return { event, outcome: 'SKIPPED', error: null };
+
+    const isReplay = mode !== 'live';
+    if (isReplay && event.replayAttempts >= deps.config.replayMaxAttempts) {
+      if (mode === 'forced') throw replayLimitError(event, deps.config.replayMaxAttempts);
+      const [updated] = await tx
+        .update(processorEvents)
+        .set({ lastReplayError: `replay limit of ${deps.config.replayMaxAttempts} attempts reached` })
+        .where(eq(processorEvents.id, eventId))
+        .returning();
+      return { event: updated!, outcome: 'FAILED', error: updated!.lastReplayError };
+    }
+    const replayBookkeeping = isReplay
+      ? { replayAttempts: sql`${processorEvents.replayAttempts} + 1`, lastReplayedAt: new Date() }
+      : {};
+
+    try {
+      const applier = APPLIERS[event.provider];
+      if (!applier) throw new ProcessorEventError(`unsupported provider "${event.provider}"`);
+      const context = { jobs: deps.jobs, source: isReplay ? ('REPLAY' as const) : ('WEBHOOK' as const), processorEventId: event.id };
+      const applied = await tx.transaction((savepoint) => applier({ ...context, tx: savepoint }, event));
+      const [updated] = await tx
+        .update(processorEvents)
+        .set({
+          outcome: applied.outcome,
+          invoiceId: applied.invoiceId ?? event.invoiceId,
+          processedAt: new Date(),
+          replayRequested: false,
+          lastReplayError: null,
+          ...replayBookkeeping,
+        })
+        .where(eq(processorEvents.id, eventId))
+        .returning();
+      return { event: updated!, outcome: applied.outcome, error: null };
+    } catch (error) {
+      if (isConnectionError(error)) throw error;
+      if (!(error instanceof ProcessorEventError)) deps.logger.error({ err: error, eventId }, 'unexpected error applying a processor event');
+      const message = error instanceof ProcessorEventError ? error.message : `unexpected error: ${(error as Error).message}`;
+      const [updated] = await tx
+        .update(processorEvents)
+        .set({ outcome: 'FAILED', replayRequested: true, lastReplayError: message, ...replayBookkeeping })
+        .where(eq(processorEvents.id, eventId))
+        .returning();
+      return { event: updated!, outcome: 'FAILED', error: message };
+    }
+  });
+}
+
+export function replayLimitError(event: ProcessorEvent, cap: number): DomainError {
+  return new DomainError('REPLAY_LIMIT_REACHED', `Event ${event.id} has been replayed ${event.replayAttempts} times (limit ${cap})`, {
+    replayAttempts: event.replayAttempts,
+    limit: cap,
+  });
+}

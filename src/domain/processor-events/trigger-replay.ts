@@ -1,0 +1,39 @@
+import { eq } from 'drizzle-orm';
+import { processorEvents, type ProcessorEvent } from '../../db/schema/index.js';
+import { DomainError } from '../../errors.js';
+import { requireOperator, type Viewer } from '../auth/viewer.js';
+import type { Deps } from '../deps.js';
+import { processEvent, replayLimitError } from './process-event.js';
+
+export type ReplayOutcome = 'ACCEPTED' | 'REPLAYED' | 'FAILED';
+export type TriggerReplayResult = { outcome: ReplayOutcome; event: ProcessorEvent; error: string | null };
+
+/**
+ * An operator asks for an event to be applied again, after fixing its cause. `force` replays now and
+ * answers REPLAYED or FAILED; otherwise the flag and the job are committed together and the replay
+ * worker does it (ACCEPTED). Past the attempt cap: REPLAY_LIMIT_REACHED.
+ */
+export async function triggerReplay(deps: Deps, viewer: Viewer, eventId: string, force: boolean): Promise<TriggerReplayResult> {
+  requireOperator(viewer, 'replay processor events');
+  if (force) {
+    const result = await processEvent(deps, eventId, 'forced');
+    return { outcome: result.outcome === 'FAILED' ? 'FAILED' : 'REPLAYED', event: result.event, error: result.error };
+  }
+  return deps.db.transaction(async (tx) => {
+    const [event] = await tx.select().from(processorEvents).where(eq(processorEvents.id, eventId)).for('update');
+    if (!event) throw new DomainError('NOT_FOUND', `Processor event ${eventId} not found`);
+    if (event.replayAttempts >= deps.config.replayMaxAttempts) throw replayLimitError(event, deps.config.replayMaxAttempts);
+    const [updated] = await tx
+      .update(processorEvents)
+      .set({ replayRequested: true })
+      .where(eq(processorEvents.id, eventId))
+      .returning();
+    await deps.jobs.enqueue(tx, 'processor-event-replay', { processorEventId: eventId });
+    return { outcome: 'ACCEPTED' as const, event: updated!, error: null };
+  });
+}
+
+/** The ProcessorEventReplayWorker's job: replay one event if a replay is still requested. */
+export function replayRequestedEvent(deps: Deps, eventId: string) {
+  return processEvent(deps, eventId, 'replay');
+}

@@ -259,7 +259,7 @@ describe('StripeGateway refunds', () => {
       payment_intent: paymentIntentId,
       amount: '700',
       reason: stripeReason,
-      metadata: { invoice_id: invoiceId, reason_code: reason },
+      metadata: { invoice_id: invoiceId, reason_code: reason, payment_attempt_id: request.idempotencyKey },
     });
   });
 

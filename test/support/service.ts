@@ -1,15 +1,16 @@
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { startService, type RunningService } from '../../src/service.js';
+import { startService, type Role, type RunningService } from '../../src/service.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export type TestService = RunningService & { url: string; database: TestDatabase; close(): Promise<void> };
 
 /**
  * The real service (HTTP, GraphQL, pg-boss) on a fresh test database and a free port.
- * `environment` takes the same variables as production, e.g. `{ BILLING_ROLLOUT_STAGE: 'GENERAL' }`.
+ * `environment` takes the same variables as production, e.g. `{ BILLING_ROLLOUT_STAGE: 'GENERAL' }`;
+ * `role: 'api'` runs no workers, so a test can run them in another process.
  */
-export async function startTestService(environment: Record<string, string> = {}): Promise<TestService> {
+export async function startTestService(environment: Record<string, string> = {}, role: Role = 'start'): Promise<TestService> {
   const database = await createTestDatabase();
   const config = loadConfig({
     DATABASE_URL: database.url,
@@ -19,7 +20,7 @@ export async function startTestService(environment: Record<string, string> = {})
     DEMO_SEED: 'false',
     ...environment,
   });
-  const service = await startService(config, createLogger(config.logLevel), 'start');
+  const service = await startService(config, createLogger(config.logLevel), role);
   return {
     ...service,
     url: service.url!,

@@ -95,7 +95,8 @@ export class StripeGateway implements BillingGatewayClient {
           payment_intent: request.paymentIntentId,
           amount: request.amount,
           reason: STRIPE_REFUND_REASON[request.reason],
-          metadata: { invoice_id: request.invoiceId, reason_code: request.reason },
+          // payment_attempt_id lets the refund's webhook settle our attempt instead of counting the money twice.
+          metadata: { invoice_id: request.invoiceId, reason_code: request.reason, payment_attempt_id: request.idempotencyKey },
         },
         { idempotencyKey: request.idempotencyKey },
       ),

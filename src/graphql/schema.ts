@@ -3,6 +3,7 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { buildSchema } from 'type-graphql';
 import { InvoiceResolver } from './invoice/invoice.resolver.js';
 import { PaymentResolver } from './ledger/payment.resolver.js';
+import { ReconciliationResolver } from './reconciliation/reconciliation.resolver.js';
 import { ProcessorEventResolver } from './processor-event/processor-event.resolver.js';
 import { DateTime } from './scalars.js';
 import { RolloutResolver } from './settings/rollout.resolver.js';
@@ -13,6 +14,7 @@ export const resolvers = [
   InvoiceResolver,
   PaymentResolver,
   ProcessorEventResolver,
+  ReconciliationResolver,
   RolloutResolver,
   WorkspaceResolver,
   ViewerResolver,

@@ -46,6 +46,8 @@ export const invoices = pgTable(
     capturedAt: timestamp('captured_at', { withTimezone: true }),
     settledAt: timestamp('settled_at', { withTimezone: true }),
     voidedAt: timestamp('voided_at', { withTimezone: true }),
+    /** The `updated_at` the last reconciliation found matching the processor's settlement records. */
+    reconciledAt: timestamp('reconciled_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -64,6 +66,10 @@ export const invoices = pgTable(
     index('invoices_payment_intent_idx').on(table.paymentIntentId).where(sql`${table.paymentIntentId} IS NOT NULL`),
     // Reconciliation visits only captured invoices still waiting for settlement.
     index('invoices_unsettled_idx').on(table.capturedAt).where(sql`${table.amountCaptured} > 0 AND ${table.settledAt} IS NULL`),
+    // …and settled invoices changed since they last matched the processor's statement.
+    index('invoices_unreconciled_idx')
+      .on(table.updatedAt)
+      .where(sql`${table.settledAt} IS NOT NULL AND (${table.reconciledAt} IS NULL OR ${table.reconciledAt} < ${table.updatedAt})`),
   ],
 );
 

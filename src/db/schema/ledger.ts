@@ -39,6 +39,8 @@ export const invoiceAdjustments = pgTable(
       sql`(${table.kind} = 'CAPTURE' AND ${table.amount} > 0) OR (${table.kind} = 'REFUND' AND ${table.amount} < 0)`,
     ),
     index('invoice_adjustments_invoice_idx').on(table.invoiceId, table.createdAt),
+    // Reconciliation checks only the lines written since its last successful run.
+    index('invoice_adjustments_created_idx').on(table.createdAt),
     // One ledger line per payment attempt: a retried finish step cannot write twice.
     unique('invoice_adjustments_attempt_unique').on(table.paymentAttemptId),
   ],

@@ -2,6 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import { invoiceAdjustments, invoices, type Invoice, type InvoiceAdjustment, type Source } from '../../db/schema/index.js';
 import type { JobQueue } from '../jobs/queues.js';
+import { adjustmentTimelineEntry } from './adjustment-timeline.js';
 import { appendTimelineEvents } from './timeline.js';
 
 export type CaptureFacts = {
@@ -53,17 +54,7 @@ export async function recordCapture(
     .where(eq(invoices.id, invoice.id))
     .returning();
   await appendTimelineEvents(tx, [
-    {
-      invoiceId: invoice.id,
-      type: 'CAPTURE_SUCCEEDED',
-      source: facts.source,
-      dedupeKey: `adjustment:${adjustment!.id}`,
-      occurredAt: facts.capturedAt,
-      data: { amount: facts.amount, currency: invoice.currency, chargeId: facts.chargeId, paymentIntentId: facts.paymentIntentId },
-      adjustmentId: adjustment!.id,
-      paymentAttemptId: facts.paymentAttemptId ?? null,
-      processorEventId: facts.processorEventId ?? null,
-    },
+    adjustmentTimelineEntry(adjustment!, facts.capturedAt, { chargeId: facts.chargeId, paymentIntentId: updated!.paymentIntentId }),
     ...(facts.settledAt ? [settlementEvent(invoice.id, facts.chargeId ?? adjustment!.id, facts.settledAt, facts.source)] : []),
   ]);
   await jobs.enqueue(tx, 'capture-notification', { invoiceId: invoice.id, adjustmentId: adjustment!.id });

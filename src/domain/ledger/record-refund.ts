@@ -1,6 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import { invoiceAdjustments, invoices, refunds, type Invoice, type InvoiceAdjustment, type Refund, type Source } from '../../db/schema/index.js';
+import { adjustmentTimelineEntry } from './adjustment-timeline.js';
 import { appendTimelineEvents } from './timeline.js';
 
 export type RefundFacts = {
@@ -58,18 +59,6 @@ export async function recordRefund(
     .set({ amountRefunded: sql`${invoices.amountRefunded} + ${facts.amount}`, updatedAt: new Date() })
     .where(eq(invoices.id, invoice.id))
     .returning();
-  await appendTimelineEvents(tx, [
-    {
-      invoiceId: invoice.id,
-      type: 'REFUND_SUCCEEDED',
-      source: facts.source,
-      dedupeKey: `adjustment:${adjustment!.id}`,
-      occurredAt: facts.refundedAt,
-      data: { amount: facts.amount, currency: invoice.currency, reason: facts.reason, refundId: facts.processorRefundId },
-      adjustmentId: adjustment!.id,
-      paymentAttemptId: facts.paymentAttemptId ?? null,
-      processorEventId: facts.processorEventId ?? null,
-    },
-  ]);
+  await appendTimelineEvents(tx, [adjustmentTimelineEntry(adjustment!, facts.refundedAt, { refundId: facts.processorRefundId })]);
   return { invoice: updated!, adjustment: adjustment!, refund: refund! };
 }

@@ -1,0 +1,3 @@
+ALTER TABLE "invoices" ADD COLUMN "reconciled_at" timestamp with time zone;--> statement-breakpoint
+CREATE INDEX "invoices_unreconciled_idx" ON "invoices" USING btree ("updated_at") WHERE "invoices"."settled_at" IS NOT NULL AND ("invoices"."reconciled_at" IS NULL OR "invoices"."reconciled_at" < "invoices"."updated_at");--> statement-breakpoint
+CREATE INDEX "invoice_adjustments_created_idx" ON "invoice_adjustments" USING btree ("created_at");

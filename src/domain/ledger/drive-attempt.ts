@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
-import { invoices, paymentAttempts, type PaymentAttempt, type Source } from '../../db/schema/index.js';
+import { invoices, paymentAttempts, type AttemptStatus, type PaymentAttempt, type Source } from '../../db/schema/index.js';
 import { DomainError } from '../../errors.js';
 import type { Deps } from '../deps.js';
 import type { JobQueue } from '../jobs/queues.js';
@@ -29,7 +29,9 @@ export type GatewayOutcome =
  */
 export async function driveAttempt(deps: Deps, attempt: PaymentAttempt, source: Source): Promise<AttemptResult> {
   const outcome = await callGateway(deps, attempt);
-  const result = await finishAttempt(deps, attempt.id, outcome, source);
+  const { previousStatus, ...result } = await finishAttempt(deps, attempt.id, outcome, source);
+  // Counted once per change of status, after it committed: a retry that finds the attempt finished counts nothing.
+  if (previousStatus !== result.attempt.status) deps.metrics.recordAttempt(result.attempt);
   if (result.attempt.status === 'FAILED') throw declinedError(result.attempt);
   if (result.attempt.status === 'UNKNOWN' || result.attempt.status === 'PENDING') {
     throw new DomainError('GATEWAY_UNAVAILABLE', 'The payment processor did not answer; the request stays pending and will be settled', {
@@ -71,9 +73,12 @@ async function callGateway(deps: Deps, attempt: PaymentAttempt): Promise<Gateway
 }
 
 /** Step 3 in a transaction of its own. */
-function finishAttempt(deps: Deps, attemptId: string, outcome: GatewayOutcome, source: Source): Promise<AttemptResult> {
+function finishAttempt(deps: Deps, attemptId: string, outcome: GatewayOutcome, source: Source): Promise<SettledAttempt> {
   return deps.db.transaction((tx) => settleAttempt(tx, deps.jobs, attemptId, outcome, source));
 }
+
+/** What settling found the attempt in: its status changed when `attempt.status` differs (metrics count that). */
+export type SettledAttempt = AttemptResult & { previousStatus: AttemptStatus };
 
 /**
  * Records what the processor answered for an attempt, in the caller's transaction. Idempotent: an
@@ -85,11 +90,12 @@ export async function settleAttempt(
   attemptId: string,
   outcome: GatewayOutcome,
   source: Source,
-): Promise<AttemptResult> {
+): Promise<SettledAttempt> {
   const [pending] = await tx.select().from(paymentAttempts).where(eq(paymentAttempts.id, attemptId));
   const { invoice } = await lockInvoice(tx, null, pending!.invoiceId);
   const [attempt] = await tx.select().from(paymentAttempts).where(eq(paymentAttempts.id, attemptId)).for('update');
-  if (attempt!.status === 'SUCCEEDED' || attempt!.status === 'FAILED') return attemptResult(tx, attempt!);
+  const previousStatus = attempt!.status;
+  if (previousStatus === 'SUCCEEDED' || previousStatus === 'FAILED') return { ...(await attemptResult(tx, attempt!)), previousStatus };
 
   const finished = { completedAt: new Date() };
   if (outcome.kind === 'unknown') {
@@ -98,7 +104,7 @@ export async function settleAttempt(
       .set({ status: 'UNKNOWN', errorCode: 'GATEWAY_UNAVAILABLE', errorMessage: outcome.message })
       .where(eq(paymentAttempts.id, attemptId))
       .returning();
-    return attemptResult(tx, updated!);
+    return { ...(await attemptResult(tx, updated!)), previousStatus };
   }
   if (outcome.kind === 'declined') {
     const [updated] = await tx
@@ -116,7 +122,7 @@ export async function settleAttempt(
         paymentAttemptId: attemptId,
       },
     ]);
-    return attemptResult(tx, updated!);
+    return { ...(await attemptResult(tx, updated!)), previousStatus };
   }
   if ('capture' in outcome) {
     const { capture } = outcome;
@@ -134,7 +140,7 @@ export async function settleAttempt(
       .set({ status: 'SUCCEEDED', processorObjectId: capture.chargeId, errorCode: null, errorMessage: null, ...finished })
       .where(eq(paymentAttempts.id, attemptId))
       .returning();
-    return attemptResult(tx, updated!);
+    return { ...(await attemptResult(tx, updated!)), previousStatus };
   }
   const { refund } = outcome;
   await recordRefund(tx, invoice, {
@@ -151,5 +157,5 @@ export async function settleAttempt(
     .set({ status: 'SUCCEEDED', processorObjectId: refund.refundId, errorCode: null, errorMessage: null, ...finished })
     .where(eq(paymentAttempts.id, attemptId))
     .returning();
-  return attemptResult(tx, updated!);
+  return { ...(await attemptResult(tx, updated!)), previousStatus };
 }

@@ -8,6 +8,7 @@ import { reservedAmount } from '../ledger/payment-attempts.js';
 import { recordCapture } from '../ledger/record-capture.js';
 import { recordRefund } from '../ledger/record-refund.js';
 import { appendTimelineEvents } from '../ledger/timeline.js';
+import type { PaymentMovement } from '../metrics/metrics.js';
 import { ProcessorEventError } from './processor-event-error.js';
 import { currencyOf, fromUnixSeconds, type StripeRefund } from './stripe-objects.js';
 
@@ -16,7 +17,14 @@ import { currencyOf, fromUnixSeconds, type StripeRefund } from './stripe-objects
  * event says": any delivery order of the same events, with any duplicates, ends in the same state.
  */
 
-export type ApplyContext = { tx: Tx; jobs: JobQueue; source: Source; processorEventId: string };
+export type ApplyContext = {
+  tx: Tx;
+  jobs: JobQueue;
+  source: Source;
+  processorEventId: string;
+  /** The money this event entered in the ledger, for the metrics once the event's transaction commits. */
+  recorded?: PaymentMovement[];
+};
 
 export type CaptureTotal = {
   /** What the processor has captured for the payment so far (Stripe: amount_received / amount_captured). */
@@ -48,6 +56,7 @@ export async function applyCaptureTotal(context: ApplyContext, invoice: Invoice,
     settledAt: null,
     processorEventId: context.processorEventId,
   });
+  context.recorded?.push({ kind: 'CAPTURE', currency: invoice.currency, outcome: 'succeeded', amount: missing });
   return updated;
 }
 
@@ -94,6 +103,9 @@ export async function applyRefundObject(context: ApplyContext, invoice: Invoice,
         { kind: 'succeeded', refund: { status: 'succeeded', refundId: refund.id, amount: refund.amount, createdAt: fromUnixSeconds(refund.created) } },
         context.source,
       );
+      if (result.previousStatus !== result.attempt.status && result.attempt.status === 'SUCCEEDED') {
+        context.recorded?.push({ kind: 'REFUND', currency: attempt.currency, outcome: 'succeeded', amount: attempt.amount, reason: attempt.reason });
+      }
       return result.invoice;
     }
   }
@@ -112,14 +124,16 @@ export async function applyRefundObject(context: ApplyContext, invoice: Invoice,
       occurredAt: fromUnixSeconds(refund.created),
     });
   }
+  const reason = reasonCode(refund);
   const { invoice: updated } = await recordRefund(tx, current, {
     amount: refund.amount,
-    reason: reasonCode(refund),
+    reason,
     source: context.source,
     processorRefundId: refund.id,
     refundedAt: fromUnixSeconds(refund.created),
     processorEventId: context.processorEventId,
   });
+  context.recorded?.push({ kind: 'REFUND', currency: invoice.currency, outcome: 'succeeded', amount: refund.amount, reason });
   return updated;
 }
 

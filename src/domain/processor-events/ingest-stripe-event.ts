@@ -10,6 +10,12 @@ export type WebhookStatus = 'processed' | 'duplicate' | 'ignored' | 'queued';
  * Errors before the event is stored propagate (the route answers 503 and Stripe retries).
  */
 export async function ingestStripeEvent(deps: Deps, event: StripeEventEnvelope): Promise<WebhookStatus> {
+  const status = await ingest(deps, event);
+  deps.metrics.recordProcessorEvent('stripe', event.type, status);
+  return status;
+}
+
+async function ingest(deps: Deps, event: StripeEventEnvelope): Promise<WebhookStatus> {
   const incoming = toIncomingEvent(event);
   const recorded = await recordProcessorEvent(deps.db, incoming);
   if (!recorded.inserted) {

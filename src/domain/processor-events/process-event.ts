@@ -3,6 +3,7 @@ import { isConnectionError } from '../../db/errors.js';
 import { processorEvents, type ProcessorEvent } from '../../db/schema/index.js';
 import { DomainError } from '../../errors.js';
 import type { Deps } from '../deps.js';
+import type { PaymentMovement } from '../metrics/metrics.js';
 import { applyStripeEvent, type ApplyOutcome } from './apply-stripe-event.js';
 import type { ApplyContext } from './apply-payment-objects.js';
 import { ProcessorEventError } from './processor-event-error.js';
@@ -25,6 +26,17 @@ const APPLIERS: Record<string, (context: ApplyContext, event: ProcessorEvent) =>
  * invoice changes run in a savepoint, so a failure writes only the error, never half an event.
  */
 export async function processEvent(deps: Deps, eventId: string, mode: ProcessMode): Promise<ProcessResult> {
+  const recorded: PaymentMovement[] = [];
+  const result = await applyInTransaction(deps, eventId, mode, recorded);
+  // Only now is it committed. A failed event's savepoint was rolled back: its money was never recorded.
+  if (result.outcome === 'PROCESSED') for (const movement of recorded) deps.metrics.recordPayment(movement);
+  if (mode !== 'live') deps.metrics.recordReplayAttempt(REPLAY_METRIC[result.outcome]);
+  return result;
+}
+
+const REPLAY_METRIC = { PROCESSED: 'replayed', IGNORED: 'replayed', FAILED: 'failed', SKIPPED: 'skipped' } as const;
+
+function applyInTransaction(deps: Deps, eventId: string, mode: ProcessMode, recorded: PaymentMovement[]): Promise<ProcessResult> {
   return deps.db.transaction(async (tx) => {
     const [event] = await tx.select().from(processorEvents).where(eq(processorEvents.id, eventId)).for('update');
     if (!event) throw new DomainError('NOT_FOUND', `Processor event ${eventId} not found`);
@@ -49,7 +61,7 @@ export async function processEvent(deps: Deps, eventId: string, mode: ProcessMod
     try {
       const applier = APPLIERS[event.provider];
       if (!applier) throw new ProcessorEventError(`unsupported provider "${event.provider}"`);
-      const context = { jobs: deps.jobs, source: isReplay ? ('REPLAY' as const) : ('WEBHOOK' as const), processorEventId: event.id };
+      const context = { jobs: deps.jobs, source: isReplay ? ('REPLAY' as const) : ('WEBHOOK' as const), processorEventId: event.id, recorded };
       const applied = await tx.transaction((savepoint) => applier({ ...context, tx: savepoint }, event));
       const [updated] = await tx
         .update(processorEvents)

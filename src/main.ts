@@ -8,6 +8,7 @@ import { migrateDatabase } from './db/migrate.js';
 import { TOKEN_ROLES, type TokenRole } from './db/schema/index.js';
 import { createApiToken } from './domain/auth/tokens.js';
 import { verifyLedger, type LedgerViolation } from './domain/ledger/verify-ledger.js';
+import { runReconciliation } from './domain/reconciliation/reconcile.js';
 import { seedDemoData } from './domain/seed/demo-seed.js';
 import { isDomainError } from './errors.js';
 import { buildGraphQLSchema, printGraphQLSchema } from './graphql/schema.js';
@@ -24,6 +25,7 @@ const USAGE = `Usage: billing-ledger <command>
   seed                      write the demo workspaces and invoices (idempotent)
   token create --role operator|service [--workspace ID] [--name NAME]
                             create a bearer token and print it once
+  reconcile [--full]        run one reconciliation now and print the run
   ledger verify             check the ledger's invariants; exits 1 and lists violations if any
   emit-schema               write schema.graphql from the code
 
@@ -63,6 +65,8 @@ async function main(argv: string[]): Promise<number> {
       return createToken(config, logger, rest);
     case 'ledger':
       return verifyLedgerCommand(config, logger, rest);
+    case 'reconcile':
+      return reconcileCommand(config, logger, rest);
     default:
       console.error(`Unknown command "${command}".\n\n${USAGE}`);
       return 2;
@@ -72,8 +76,9 @@ async function main(argv: string[]): Promise<number> {
 async function serve(config: Config, logger: Logger, role: Role): Promise<number> {
   const service = await startService(config, logger, role);
   const lines = [`billing-ledger (${role}) is running`];
+  if (service.url && role !== 'worker') lines.push(`  GraphQL API and IDE  ${service.url}/graphql`);
   if (service.url) {
-    lines.push(`  GraphQL API and IDE  ${service.url}/graphql`, `  health              ${service.url}/healthz  ${service.url}/readyz`);
+    lines.push(`  health              ${service.url}/healthz  ${service.url}/readyz`, `  metrics             ${service.url}/metrics`);
   }
   if (service.devOperatorToken) lines.push(`  operator token      ${service.devOperatorToken}`, `  (development only: kept in ${path.resolve(config.dataDir, 'dev-operator-token')})`);
   console.log(lines.join('\n'));
@@ -103,6 +108,17 @@ async function withDatabase(
   } finally {
     await database.close();
     await embedded?.stop();
+  }
+}
+
+async function reconcileCommand(config: Config, logger: Logger, args: string[]): Promise<number> {
+  const service = await startService(config, logger, 'command');
+  try {
+    const run = await runReconciliation(service.deps, { trigger: 'COMMAND', full: args.includes('--full') });
+    console.log(JSON.stringify(run, null, 2));
+    return run.status === 'SUCCEEDED' ? 0 : 1;
+  } finally {
+    await service.stop();
   }
 }
 

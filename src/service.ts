@@ -13,8 +13,9 @@ import type { Deps } from './domain/deps.js';
 import { isDatabaseEmpty, seedDemoData } from './domain/seed/demo-seed.js';
 import { createApolloServer } from './graphql/apollo.js';
 import { buildGraphQLSchema } from './graphql/schema.js';
-import { createHttpApp } from './http/app.js';
+import { createHttpApp, createOperationsApp } from './http/app.js';
 import { createGateway } from './domain/gateway/create-gateway.js';
+import { Metrics } from './domain/metrics/metrics.js';
 import { createJobQueue, startBoss } from './jobs/boss.js';
 import { startWorkers } from './jobs/workers.js';
 import type { Logger } from './logger.js';
@@ -24,10 +25,14 @@ import type { Logger } from './logger.js';
  * `main.ts` parses the command line and calls this; tests call it too, to run the real thing.
  */
 
-export type Role = 'start' | 'api' | 'worker';
+/** `command`: the deps of a one-shot operator command (database, pg-boss to enqueue), nothing served or worked. */
+export type Role = 'start' | 'api' | 'worker' | 'command';
+
+const serves = (role: Role) => role === 'start' || role === 'api';
+const works = (role: Role) => role === 'start' || role === 'worker';
 
 export type RunningService = {
-  /** Base URL of the HTTP server, when this role serves HTTP. */
+  /** Base URL of the HTTP server (the API for `start`/`api`; health and metrics only for `worker`). */
   url: string | undefined;
   databaseUrl: string;
   devOperatorToken: string | undefined;
@@ -77,7 +82,7 @@ export async function startService(config: Config, logger: Logger, role: Role): 
 
   try {
     await migrateDatabase(database.db);
-    const boss = await startBoss(databaseUrl, logger, { supervise: role !== 'api', schedule: role !== 'api' });
+    const boss = await startBoss(databaseUrl, logger, { supervise: works(role), schedule: works(role) });
     stopSteps.push({ name: 'pg-boss', run: () => boss.stop({ graceful: true, wait: true, timeout: 10_000 }) });
     const deps: Deps = {
       db: database.db,
@@ -85,21 +90,22 @@ export async function startService(config: Config, logger: Logger, role: Role): 
       logger,
       gateway: createGateway(config.gateway),
       jobs: createJobQueue(boss),
+      metrics: new Metrics({ db: database.db, logger }),
     };
-    if (config.demoSeed && role !== 'worker' && (await isDatabaseEmpty(database.db))) {
+    if (config.demoSeed && serves(role) && (await isDatabaseEmpty(database.db))) {
       const seeded = await seedDemoData(database.db);
       logger.info(seeded, 'demo data seeded into the empty database');
     }
-    if (role !== 'api') await startWorkers(boss, deps);
+    if (works(role)) await startWorkers(boss, deps);
 
     let url: string | undefined;
-    if (role !== 'worker') {
-      const server = await listen(config, deps, database, boss, logger);
+    if (role !== 'command') {
+      const server = await listen(config, deps, database, boss, logger, serves(role));
       stopSteps.push({ name: 'http server', run: () => closeServer(server) });
       const { port } = server.address() as AddressInfo;
       url = config.publicUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
     }
-    const devOperatorToken = config.devOperatorToken ? await ensureDevOperatorToken(deps, config.dataDir) : undefined;
+    const devOperatorToken = config.devOperatorToken && serves(role) ? await ensureDevOperatorToken(deps, config.dataDir) : undefined;
     return { url, databaseUrl, devOperatorToken, deps, stop: stopAll };
   } catch (error) {
     await stopAll();
@@ -107,24 +113,22 @@ export async function startService(config: Config, logger: Logger, role: Role): 
   }
 }
 
-async function listen(config: Config, deps: Deps, database: Database, boss: PgBoss, logger: Logger): Promise<Server> {
-  const apollo = createApolloServer(await buildGraphQLSchema(), config, logger);
-  await apollo.start();
-  const app = createHttpApp({
-    deps,
-    apollo,
-    readiness: {
-      database: async () => {
-        await database.sql`SELECT 1`;
-      },
-      jobs: async () => {
-        await boss.getDb().executeSql('SELECT 1', []);
-      },
+/** The API (GraphQL, REST, webhooks) when `withApi`; health and metrics in every role that listens. */
+async function listen(config: Config, deps: Deps, database: Database, boss: PgBoss, logger: Logger, withApi: boolean): Promise<Server> {
+  const readiness = {
+    database: async () => {
+      await database.sql`SELECT 1`;
     },
-  });
+    jobs: async () => {
+      await boss.getDb().executeSql('SELECT 1', []);
+    },
+  };
+  const apollo = withApi ? createApolloServer(await buildGraphQLSchema(), config, logger) : undefined;
+  await apollo?.start();
+  const app = apollo ? createHttpApp({ deps, apollo, readiness }) : createOperationsApp({ deps, readiness });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
-  server.on('close', () => void apollo.stop());
+  server.on('close', () => void apollo?.stop());
   return server;
 }
 

@@ -18,13 +18,7 @@ export type HttpAppOptions = {
 };
 
 export function createHttpApp({ deps, apollo, readiness }: HttpAppOptions): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', false);
-
-  app.use(httpLatency(deps.metrics));
-  mountHealth(app, readiness);
-  app.use(metricsRoutes(deps));
+  const app = createOperationsApp({ deps, readiness });
   // Before any JSON parser: the signature is over the raw bytes.
   app.use(stripeWebhookRoutes(deps));
   mountGraphQLIde(app);
@@ -41,5 +35,19 @@ export function createHttpApp({ deps, apollo, readiness }: HttpAppOptions): Expr
   );
   app.use('/api/v1/billing', billingRoutes(deps));
   app.use(restErrorHandler(deps.logger));
+  return app;
+}
+
+/**
+ * What every process serves, workers included: /healthz, /readyz and /metrics (so a worker's own
+ * counters — replays, scheduled reconciliations — are scraped too).
+ */
+export function createOperationsApp({ deps, readiness }: Omit<HttpAppOptions, 'apollo'>): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(httpLatency(deps.metrics));
+  mountHealth(app, readiness);
+  app.use(metricsRoutes(deps));
   return app;
 }

@@ -49,6 +49,7 @@ export async function runReconciliation(deps: Deps, options: ReconcileOptions): 
       .set({ ...counts, status: error ? 'FAILED' : 'SUCCEEDED', error, finishedAt: new Date() })
       .where(eq(reconciliationRuns.id, run!.id))
       .returning();
+    deps.metrics.recordReconciliationRun(finished!);
     deps.logger.info({ runId: finished!.id, trigger: options.trigger, status: finished!.status, ...counts }, 'reconciliation run finished');
     return finished!;
   });

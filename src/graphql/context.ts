@@ -3,6 +3,7 @@ import type {
   Invoice,
   InvoiceAdjustment,
   InvoiceTimelineEvent,
+  PaymentAttempt,
   ProcessorEvent,
   Refund,
   Workspace,
@@ -12,6 +13,7 @@ import type { Deps } from '../domain/deps.js';
 import {
   adjustmentsFor,
   invoicesByIds,
+  paymentAttemptsFor,
   processorEventsFor,
   refundsFor,
   timelinesFor,
@@ -25,6 +27,7 @@ export type Loaders = {
   timeline: DataLoader<string, InvoiceTimelineEvent[]>;
   adjustments: DataLoader<string, InvoiceAdjustment[]>;
   refunds: DataLoader<string, Refund[]>;
+  paymentAttempts: DataLoader<string, PaymentAttempt[]>;
   processorEvents: DataLoader<string, ProcessorEvent[]>;
 };
 
@@ -47,6 +50,7 @@ export function createLoaders(deps: Deps, viewer: Viewer | null): Loaders {
     timeline: new DataLoader((ids) => timelinesFor(db, ids)),
     adjustments: new DataLoader((ids) => adjustmentsFor(db, ids)),
     refunds: new DataLoader((ids) => refundsFor(db, ids)),
+    paymentAttempts: new DataLoader((ids) => paymentAttemptsFor(db, ids)),
     processorEvents: new DataLoader((ids) => processorEventsFor(db, ids)),
   };
 }

@@ -39,12 +39,13 @@ describe('captureInvoice', () => {
 
     const read = await graphql(
       billing.service.url,
-      `query ($id: UUID!) { invoice(id: $id) { amountCaptured adjustments { kind amount } timeline { type data } } }`,
+      `query ($id: UUID!) { invoice(id: $id) { amountCaptured adjustments { kind amount } paymentAttempts { kind status amount } timeline { type data } } }`,
       { id: invoice.id },
       billing.token,
     );
-    const { amountCaptured, adjustments, timeline } = read.data.invoice;
+    const { amountCaptured, adjustments, paymentAttempts, timeline } = read.data.invoice;
     expect(amountCaptured).toBe(10_000);
+    expect(paymentAttempts).toEqual([2_500, 2_500, 5_000].map((amount) => ({ kind: 'CAPTURE', status: 'SUCCEEDED', amount })));
     expect(adjustments.map((line: any) => line.amount)).toEqual([2_500, 2_500, 5_000]);
     const types = timeline.map((event: any) => event.type);
     expect(types.filter((type: string) => type === 'CAPTURE_REQUESTED')).toHaveLength(3);

@@ -4,12 +4,14 @@ import {
   invoiceAdjustments,
   invoices,
   invoiceTimelineEvents,
+  paymentAttempts,
   processorEvents,
   refunds,
   workspaces,
   type Invoice,
   type InvoiceAdjustment,
   type InvoiceTimelineEvent,
+  type PaymentAttempt,
   type ProcessorEvent,
   type Refund,
   type Workspace,
@@ -53,6 +55,15 @@ export async function refundsFor(db: DbOrTx, invoiceIds: readonly string[]): Pro
     .from(refunds)
     .where(inArray(refunds.invoiceId, [...invoiceIds]))
     .orderBy(asc(refunds.createdAt), asc(refunds.id));
+  return groupBy(invoiceIds, rows, (row) => row.invoiceId);
+}
+
+export async function paymentAttemptsFor(db: DbOrTx, invoiceIds: readonly string[]): Promise<PaymentAttempt[][]> {
+  const rows = await db
+    .select()
+    .from(paymentAttempts)
+    .where(inArray(paymentAttempts.invoiceId, [...invoiceIds]))
+    .orderBy(asc(paymentAttempts.createdAt), asc(paymentAttempts.id));
   return groupBy(invoiceIds, rows, (row) => row.invoiceId);
 }
 

@@ -6,6 +6,7 @@ import { requireViewer, type GraphQLContext } from '../context.js';
 import { toConnection, type ConnectionShape } from '../connection.js';
 import { InvoiceStatus } from '../enums.js';
 import { Adjustment } from '../ledger/adjustment.type.js';
+import { PaymentAttempt } from '../ledger/payment-attempt.type.js';
 import { Refund } from '../ledger/refund.type.js';
 import { TimelineEvent } from '../ledger/timeline-event.type.js';
 import { ProcessorEvent } from '../processor-event/processor-event.type.js';
@@ -62,6 +63,11 @@ export class InvoiceResolver {
   @FieldResolver(() => [Refund])
   refunds(@Root() invoice: Invoice, @Ctx() context: GraphQLContext): Promise<Refund[]> {
     return context.loaders.refunds.load(invoice.id);
+  }
+
+  @FieldResolver(() => [PaymentAttempt], { description: 'Every capture and refund request, with what the processor answered, oldest first.' })
+  paymentAttempts(@Root() invoice: Invoice, @Ctx() context: GraphQLContext): Promise<PaymentAttempt[]> {
+    return context.loaders.paymentAttempts.load(invoice.id);
   }
 
   @FieldResolver(() => [ProcessorEvent])

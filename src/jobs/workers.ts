@@ -1,8 +1,22 @@
 import type PgBoss from 'pg-boss';
 import type { Deps } from '../domain/deps.js';
+import type { QueueName, QueuePayloads } from '../domain/jobs/queues.js';
 import { captureNotificationHandler } from './handlers/capture-notification.js';
 import { processorEventReplayHandler } from './handlers/processor-event-replay.js';
 import { reconciliationHandler } from './handlers/reconciliation.js';
+
+type JobHandler<N extends QueueName> = (job: PgBoss.Job<QueuePayloads[N]>) => Promise<void>;
+
+/**
+ * How each queue is worked in one process. pg-boss 10 waits a polling interval after every fetch, even
+ * a full one, so throughput is `loops × batchSize / interval`: notifications must keep up with captures
+ * (a capture bench enqueued ~150/s), replays and reconciliation need not.
+ */
+const WORKING: { [N in QueueName]: { loops: number; batchSize: number; pollingIntervalSeconds: number; handler: (deps: Deps) => JobHandler<N> } } = {
+  'capture-notification': { loops: 2, batchSize: 50, pollingIntervalSeconds: 0.5, handler: captureNotificationHandler },
+  'processor-event-replay': { loops: 1, batchSize: 10, pollingIntervalSeconds: 1, handler: processorEventReplayHandler },
+  reconciliation: { loops: 1, batchSize: 1, pollingIntervalSeconds: 2, handler: reconciliationHandler },
+};
 
 /**
  * Registers every queue's worker and the reconciliation schedule; any number of worker processes may
@@ -10,7 +24,27 @@ import { reconciliationHandler } from './handlers/reconciliation.js';
  */
 export async function startWorkers(boss: PgBoss, deps: Deps): Promise<void> {
   await boss.schedule('reconciliation', deps.config.reconciliationCron, { trigger: 'SCHEDULE' }, { tz: 'UTC' });
-  await boss.work('reconciliation', { batchSize: 1, pollingIntervalSeconds: 2 }, reconciliationHandler(deps));
-  await boss.work('capture-notification', { batchSize: 1, pollingIntervalSeconds: 1 }, captureNotificationHandler(deps));
-  await boss.work('processor-event-replay', { batchSize: 1, pollingIntervalSeconds: 1 }, processorEventReplayHandler(deps));
+  for (const name of Object.keys(WORKING) as QueueName[]) {
+    const { loops, batchSize, pollingIntervalSeconds, handler } = WORKING[name];
+    for (let loop = 0; loop < loops; loop++) {
+      await boss.work(name, { batchSize, pollingIntervalSeconds }, eachJobOnItsOwn(boss, name, handler(deps) as JobHandler<typeof name>));
+    }
+  }
 }
+
+/**
+ * Runs a fetched batch's jobs side by side, each on its own: a job that throws is failed alone (and
+ * retried by its queue's policy); pg-boss then completes only the jobs still active, the others.
+ */
+function eachJobOnItsOwn<N extends QueueName>(boss: PgBoss, name: N, handle: JobHandler<N>) {
+  return async (jobs: PgBoss.Job<QueuePayloads[N]>[]): Promise<void> => {
+    const results = await Promise.allSettled(jobs.map((job) => handle(job)));
+    await Promise.all(
+      results.map((result, index) =>
+        result.status === 'rejected' ? boss.fail(name, jobs[index]!.id, { message: errorMessage(result.reason) }) : undefined,
+      ),
+    );
+  };
+}
+
+const errorMessage = (reason: unknown): string => (reason instanceof Error ? reason.message : String(reason));

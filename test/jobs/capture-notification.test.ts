@@ -4,6 +4,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startService } from '../../src/service.js';
 import { makeInvoice, makeOperatorToken, makeWorkspace } from '../support/factories.js';
 import { errorCodes } from '../support/graphql.js';
 import { capture, syntheticGateway } from '../support/payments.js';
@@ -16,7 +19,10 @@ let receiver: Server;
 let deliveries: Delivery[] = [];
 let waiting: ((delivery: Delivery) => void)[] = [];
 let nextStatuses: number[] = [];
+/** Invoices whose next delivery the receiver refuses with a 500. */
+const refuseOnce = new Set<string>();
 let service: TestService;
+let notificationUrl: string;
 let token: string;
 let workspaceId: string;
 
@@ -28,15 +34,18 @@ beforeAll(async () => {
     deliveries.push(delivery);
     waiting.forEach((resolve) => resolve(delivery));
     waiting = [];
-    res.statusCode = nextStatuses.shift() ?? 200;
+    const refused = [...refuseOnce].find((invoiceId) => body.includes(invoiceId));
+    if (refused) refuseOnce.delete(refused);
+    res.statusCode = refused ? 500 : (nextStatuses.shift() ?? 200);
     res.end();
   });
   receiver.listen(0, '127.0.0.1');
   await once(receiver, 'listening');
   const { port } = receiver.address() as AddressInfo;
+  notificationUrl = `http://127.0.0.1:${port}/hooks/billing`;
   service = await startTestService({
     BILLING_ROLLOUT_STAGE: 'GENERAL',
-    NOTIFICATION_URL: `http://127.0.0.1:${port}/hooks/billing`,
+    NOTIFICATION_URL: notificationUrl,
     NOTIFICATION_SECRET: SECRET,
   });
   token = await makeOperatorToken(service.deps.db);
@@ -96,5 +105,33 @@ describe('capture notifications', () => {
       .poll(async () => [...(await jobsFor(invoice.id))], { timeout: 20_000, interval: 250 })
       .toEqual([{ state: 'completed', retry_count: 1 }]);
     expect(deliveries.filter((delivery) => delivery.body.includes(invoice.id))).toHaveLength(2);
+  });
+
+  it('jobs fetched together succeed or fail on their own: one refused delivery retries alone', async () => {
+    // Captures through an API-only process; a worker started afterwards fetches the three jobs in one batch.
+    const api = await startTestService({ BILLING_ROLLOUT_STAGE: 'GENERAL', NOTIFICATION_URL: notificationUrl }, 'api');
+    const apiToken = await makeOperatorToken(api.deps.db);
+    const apiWorkspace = (await makeWorkspace(api.deps.db)).id;
+    const invoices = [];
+    for (let index = 0; index < 3; index++) {
+      const invoice = await makeInvoice(api.deps.db, apiWorkspace, { amountDue: 1_000 });
+      expect((await capture(api, apiToken, { invoiceId: invoice.id })).errors).toBeUndefined();
+      invoices.push(invoice);
+    }
+    refuseOnce.add(invoices[1]!.id);
+    const config = loadConfig({ DATABASE_URL: api.database.url, PORT: '0', LOG_LEVEL: 'silent', DEMO_SEED: 'false', NOTIFICATION_URL: notificationUrl });
+    const worker = await startService(config, createLogger('silent'), 'worker');
+    try {
+      const jobsOf = (invoiceId: string) =>
+        api.deps.db.execute<{ state: string; retry_count: number }>(
+          sql`SELECT state, retry_count FROM pgboss.job WHERE name = 'capture-notification' AND data->>'invoiceId' = ${invoiceId}`,
+        );
+      await expect
+        .poll(async () => Promise.all(invoices.map(async (invoice) => [...(await jobsOf(invoice.id))])), { timeout: 20_000, interval: 250 })
+        .toEqual([[{ state: 'completed', retry_count: 0 }], [{ state: 'completed', retry_count: 1 }], [{ state: 'completed', retry_count: 0 }]]);
+    } finally {
+      await worker.stop();
+      await api.close();
+    }
   });
 });

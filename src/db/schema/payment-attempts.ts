@@ -41,6 +41,10 @@ export const paymentAttempts = pgTable(
     index('payment_attempts_invoice_idx').on(table.invoiceId, table.createdAt),
     // Reconciliation visits only attempts still pending; healthy history costs nothing.
     index('payment_attempts_pending_idx').on(table.createdAt).where(sql`${table.status} IN ('PENDING', 'UNKNOWN')`),
+    // The money reserved on one invoice, summed under its row lock by every capture and refund.
+    index('payment_attempts_reserved_idx')
+      .on(table.invoiceId, table.kind)
+      .where(sql`${table.status} IN ('PENDING', 'UNKNOWN')`),
   ],
 );
 

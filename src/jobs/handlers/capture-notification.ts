@@ -3,8 +3,9 @@ import type { Deps } from '../../domain/deps.js';
 import type { QueuePayloads } from '../../domain/jobs/queues.js';
 import { deliverCaptureNotification } from '../../domain/notifications/capture-notification.js';
 
+/** One notification per job; a failure throws, and pg-boss retries that job. */
 export const captureNotificationHandler =
   (deps: Deps) =>
-  async (jobs: PgBoss.Job<QueuePayloads['capture-notification']>[]): Promise<void> => {
-    for (const job of jobs) await deliverCaptureNotification(deps, job.data);
+  async (job: PgBoss.Job<QueuePayloads['capture-notification']>): Promise<void> => {
+    await deliverCaptureNotification(deps, job.data);
   };

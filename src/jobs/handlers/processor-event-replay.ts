@@ -6,9 +6,7 @@ import { replayRequestedEvent } from '../../domain/processor-events/trigger-repl
 /** ProcessorEventReplayWorker: replays one event per job; the event's row lock keeps two workers apart. */
 export const processorEventReplayHandler =
   (deps: Deps) =>
-  async (jobs: PgBoss.Job<QueuePayloads['processor-event-replay']>[]): Promise<void> => {
-    for (const job of jobs) {
-      const result = await replayRequestedEvent(deps, job.data.processorEventId);
-      deps.logger.info({ eventId: job.data.processorEventId, outcome: result.outcome, error: result.error }, 'processor event replay');
-    }
+  async (job: PgBoss.Job<QueuePayloads['processor-event-replay']>): Promise<void> => {
+    const result = await replayRequestedEvent(deps, job.data.processorEventId);
+    deps.logger.info({ eventId: job.data.processorEventId, outcome: result.outcome, error: result.error }, 'processor event replay');
   };

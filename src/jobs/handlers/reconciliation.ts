@@ -6,6 +6,6 @@ import { runReconciliation } from '../../domain/reconciliation/reconcile.js';
 /** The hourly schedule (and any job on the queue) runs one reconciliation; failures are recorded on the run. */
 export const reconciliationHandler =
   (deps: Deps) =>
-  async (jobs: PgBoss.Job<QueuePayloads['reconciliation']>[]): Promise<void> => {
-    for (const job of jobs) await runReconciliation(deps, { trigger: job.data.trigger ?? 'SCHEDULE' });
+  async (job: PgBoss.Job<QueuePayloads['reconciliation']>): Promise<void> => {
+    await runReconciliation(deps, { trigger: job.data.trigger ?? 'SCHEDULE' });
   };

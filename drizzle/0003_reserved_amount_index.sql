@@ -1,0 +1,1 @@
+CREATE INDEX "payment_attempts_reserved_idx" ON "payment_attempts" USING btree ("invoice_id","kind") WHERE "payment_attempts"."status" IN ('PENDING', 'UNKNOWN');

@@ -16,7 +16,7 @@ import { buildGraphQLSchema } from './graphql/schema.js';
 import { createHttpApp, createOperationsApp } from './http/app.js';
 import { createGateway } from './domain/gateway/create-gateway.js';
 import { Metrics } from './domain/metrics/metrics.js';
-import { createJobQueue, startBoss } from './jobs/boss.js';
+import { createJobQueue, startBoss, stopBoss } from './jobs/boss.js';
 import { startWorkers } from './jobs/workers.js';
 import type { Logger } from './logger.js';
 
@@ -83,7 +83,7 @@ export async function startService(config: Config, logger: Logger, role: Role): 
   try {
     await migrateDatabase(database.db);
     const boss = await startBoss(databaseUrl, logger, { supervise: works(role), schedule: works(role) });
-    stopSteps.push({ name: 'pg-boss', run: () => boss.stop({ graceful: true, wait: true, timeout: 10_000 }) });
+    stopSteps.push({ name: 'pg-boss', run: () => stopBoss(boss) });
     const deps: Deps = {
       db: database.db,
       config,

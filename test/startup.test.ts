@@ -37,7 +37,8 @@ function shutdownLog(output: string) {
   const shutdown = lines.slice(from);
   return {
     stopped: shutdown.map((line) => line.msg).filter((msg) => msg.endsWith(' stopped')),
-    errors: shutdown.filter((line) => line.level >= 50).map((line) => line.msg),
+    // With the error's own message, so a failure says what went wrong.
+    errors: shutdown.filter((line) => line.level >= 50).map((line) => `${line.msg}: ${(line.err as { message?: string } | undefined)?.message ?? ''}`),
   };
 }
 

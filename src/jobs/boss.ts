@@ -26,10 +26,23 @@ export async function startBoss(connectionString: string, logger: Logger, role: 
     supervise: role.supervise,
     schedule: role.schedule,
   });
-  boss.on('error', (error) => logger.error({ err: error }, 'pg-boss error'));
+  boss.on('error', (error) => {
+    // pg-boss closes its pool once no job is in progress, and a worker's idle fetch may be cut short
+    // then: expected while stopping, an error at any other time.
+    if (stopping.has(boss)) logger.warn({ err: error }, 'pg-boss query cut short by shutdown');
+    else logger.error({ err: error }, 'pg-boss error');
+  });
   await boss.start();
   for (const name of QUEUE_NAMES) await boss.createQueue(name, { name, ...QUEUE_POLICIES[name] });
   return boss;
+}
+
+const stopping = new WeakSet<PgBoss>();
+
+/** Stops workers gracefully (running jobs finish, for 10 s at most), then pg-boss's pool. */
+export async function stopBoss(boss: PgBoss): Promise<void> {
+  stopping.add(boss);
+  await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
 }
 
 /** Turns pg-boss's `$1…$n` statement into Drizzle SQL, so it runs on the caller's connection. */

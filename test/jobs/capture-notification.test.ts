@@ -112,7 +112,7 @@ describe('capture notifications', () => {
     const api = await startTestService({ BILLING_ROLLOUT_STAGE: 'GENERAL', NOTIFICATION_URL: notificationUrl }, 'api');
     const apiToken = await makeOperatorToken(api.deps.db);
     const apiWorkspace = (await makeWorkspace(api.deps.db)).id;
-    const invoices = [];
+    const invoices: Awaited<ReturnType<typeof makeInvoice>>[] = [];
     for (let index = 0; index < 3; index++) {
       const invoice = await makeInvoice(api.deps.db, apiWorkspace, { amountDue: 1_000 });
       expect((await capture(api, apiToken, { invoiceId: invoice.id })).errors).toBeUndefined();

@@ -29,7 +29,7 @@ export type GatewayOutcome =
  */
 export async function driveAttempt(deps: Deps, attempt: PaymentAttempt, source: Source): Promise<AttemptResult> {
   const outcome = await callGateway(deps, attempt);
-  const { previousStatus, ...result } = await finishAttempt(deps, attempt.id, outcome, source);
+  const { previousStatus, ...result } = await finishAttempt(deps, attempt, outcome, source);
   // Counted once per change of status, after it committed: a retry that finds the attempt finished counts nothing.
   if (previousStatus !== result.attempt.status) deps.metrics.recordAttempt(result.attempt);
   if (result.attempt.status === 'FAILED') throw declinedError(result.attempt);
@@ -73,8 +73,8 @@ async function callGateway(deps: Deps, attempt: PaymentAttempt): Promise<Gateway
 }
 
 /** Step 3 in a transaction of its own. */
-function finishAttempt(deps: Deps, attemptId: string, outcome: GatewayOutcome, source: Source): Promise<SettledAttempt> {
-  return deps.db.transaction((tx) => settleAttempt(tx, deps.jobs, attemptId, outcome, source));
+function finishAttempt(deps: Deps, attempt: PaymentAttempt, outcome: GatewayOutcome, source: Source): Promise<SettledAttempt> {
+  return deps.db.transaction((tx) => settleAttempt(tx, deps.jobs, attempt, outcome, source));
 }
 
 /** What settling found the attempt in: its status changed when `attempt.status` differs (metrics count that). */
@@ -87,12 +87,13 @@ export type SettledAttempt = AttemptResult & { previousStatus: AttemptStatus };
 export async function settleAttempt(
   tx: Tx,
   jobs: JobQueue,
-  attemptId: string,
+  known: Pick<PaymentAttempt, 'id' | 'invoiceId'>,
   outcome: GatewayOutcome,
   source: Source,
 ): Promise<SettledAttempt> {
-  const [pending] = await tx.select().from(paymentAttempts).where(eq(paymentAttempts.id, attemptId));
-  const { invoice } = await lockInvoice(tx, null, pending!.invoiceId);
+  const attemptId = known.id;
+  // Invoice first, then attempt: the lock order of every money path.
+  const { invoice } = await lockInvoice(tx, null, known.invoiceId);
   const [attempt] = await tx.select().from(paymentAttempts).where(eq(paymentAttempts.id, attemptId)).for('update');
   const previousStatus = attempt!.status;
   if (previousStatus === 'SUCCEEDED' || previousStatus === 'FAILED') return { ...(await attemptResult(tx, attempt!)), previousStatus };
@@ -126,7 +127,7 @@ export async function settleAttempt(
   }
   if ('capture' in outcome) {
     const { capture } = outcome;
-    await recordCapture(tx, jobs, invoice, {
+    const recorded = await recordCapture(tx, jobs, invoice, {
       amount: attempt!.amount,
       source,
       paymentIntentId: capture.paymentIntentId,
@@ -140,10 +141,10 @@ export async function settleAttempt(
       .set({ status: 'SUCCEEDED', processorObjectId: capture.chargeId, errorCode: null, errorMessage: null, ...finished })
       .where(eq(paymentAttempts.id, attemptId))
       .returning();
-    return { ...(await attemptResult(tx, updated!)), previousStatus };
+    return { invoice: recorded.invoice, attempt: updated!, adjustment: recorded.adjustment, refund: null, previousStatus };
   }
   const { refund } = outcome;
-  await recordRefund(tx, invoice, {
+  const recorded = await recordRefund(tx, invoice, {
     amount: attempt!.amount,
     reason: attempt!.reason!,
     note: attempt!.note,
@@ -157,5 +158,5 @@ export async function settleAttempt(
     .set({ status: 'SUCCEEDED', processorObjectId: refund.refundId, errorCode: null, errorMessage: null, ...finished })
     .where(eq(paymentAttempts.id, attemptId))
     .returning();
-  return { ...(await attemptResult(tx, updated!)), previousStatus };
+  return { ...recorded, attempt: updated!, previousStatus };
 }

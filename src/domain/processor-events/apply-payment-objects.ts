@@ -99,7 +99,7 @@ export async function applyRefundObject(context: ApplyContext, invoice: Invoice,
       const result = await settleAttempt(
         tx,
         context.jobs,
-        attempt.id,
+        attempt,
         { kind: 'succeeded', refund: { status: 'succeeded', refundId: refund.id, amount: refund.amount, createdAt: fromUnixSeconds(refund.created) } },
         context.source,
       );

@@ -24,7 +24,7 @@ async function ingest(deps: Deps, event: StripeEventEnvelope): Promise<WebhookSt
     if (stored?.outcome === 'RECEIVED') await processEvent(deps, stored.id, 'live');
     return 'duplicate';
   }
-  const result = await processEvent(deps, recorded.event.id, 'live');
+  const result = await processEvent(deps, recorded.eventId, 'live');
   if (result.outcome === 'PROCESSED') return 'processed';
   if (result.outcome === 'IGNORED') return 'ignored';
   return 'queued';

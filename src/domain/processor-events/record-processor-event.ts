@@ -22,13 +22,14 @@ export type IncomingProcessorEvent = {
 export async function recordProcessorEvent(
   db: DbOrTx,
   incoming: IncomingProcessorEvent,
-): Promise<{ inserted: true; event: ProcessorEvent } | { inserted: false }> {
+): Promise<{ inserted: true; eventId: string } | { inserted: false }> {
+  // Only the id comes back: the payload (several KB for real Stripe events) is already in hand.
   const [event] = await db
     .insert(processorEvents)
     .values({ ...incoming, replayRequested: true, outcome: 'RECEIVED' })
     .onConflictDoNothing()
-    .returning();
-  return event ? { inserted: true, event } : { inserted: false };
+    .returning({ id: processorEvents.id });
+  return event ? { inserted: true, eventId: event.id } : { inserted: false };
 }
 
 /** The stored event an incoming duplicate collided with. */

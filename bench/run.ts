@@ -8,6 +8,8 @@ type Bench = { description: string; run(argv: string[]): Promise<number> };
 
 const BENCHES: Record<string, () => Promise<Bench>> = {
   capture: () => import('./capture.js'),
+  webhooks: () => import('./webhooks.js'),
+  reconcile: () => import('./reconcile.js'),
 };
 
 async function main(argv: string[]): Promise<number> {

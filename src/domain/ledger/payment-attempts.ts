@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import {
   invoiceAdjustments,
@@ -16,6 +16,7 @@ import {
 } from '../../db/schema/index.js';
 import { DomainError } from '../../errors.js';
 import { canSeeWorkspace, type Viewer } from '../auth/viewer.js';
+import { attemptIsUnsettled } from '../../db/partial-indexes.js';
 
 /** What a capture or refund answers: the invoice after it, and what was written for it. */
 export type AttemptResult = {
@@ -75,7 +76,7 @@ export async function reservedAmount(tx: Tx, invoiceId: string, kind: AttemptKin
     .select({ total: sql<string>`coalesce(sum(${paymentAttempts.amount}), 0)` })
     .from(paymentAttempts)
     .where(
-      and(eq(paymentAttempts.invoiceId, invoiceId), eq(paymentAttempts.kind, kind), inArray(paymentAttempts.status, ['PENDING', 'UNKNOWN'])),
+      and(eq(paymentAttempts.invoiceId, invoiceId), eq(paymentAttempts.kind, kind), attemptIsUnsettled),
     );
   return Number(row?.total ?? 0);
 }

@@ -1,8 +1,9 @@
-import { and, asc, eq, gt, isNotNull, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, isNotNull, isNull, sql } from 'drizzle-orm';
 import { invoices, type Invoice } from '../../db/schema/index.js';
 import type { Deps } from '../deps.js';
 import { settlementEvent } from '../ledger/record-capture.js';
 import { appendTimelineEvents } from '../ledger/timeline.js';
+import { invoiceHasCaptures } from '../../db/partial-indexes.js';
 
 const BATCH = 100;
 
@@ -20,7 +21,7 @@ export async function backfillSettlements(deps: Deps): Promise<number> {
       .from(invoices)
       .where(
         and(
-          gt(invoices.amountCaptured, 0),
+          invoiceHasCaptures,
           isNull(invoices.settledAt),
           isNotNull(invoices.paymentIntentId),
           last ? sql`(${invoices.capturedAt}, ${invoices.id}) > (SELECT captured_at, id FROM invoices WHERE id = ${last.id})` : undefined,

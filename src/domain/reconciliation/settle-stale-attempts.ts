@@ -1,8 +1,9 @@
-import { and, asc, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, lt, sql } from 'drizzle-orm';
 import { paymentAttempts, type PaymentAttempt } from '../../db/schema/index.js';
 import { isDomainError } from '../../errors.js';
 import type { Deps } from '../deps.js';
 import { driveAttempt } from '../ledger/drive-attempt.js';
+import { attemptIsUnsettled } from '../../db/partial-indexes.js';
 
 const BATCH = 100;
 
@@ -22,7 +23,7 @@ export async function settleStaleAttempts(deps: Deps, graceSeconds: number): Pro
       .from(paymentAttempts)
       .where(
         and(
-          inArray(paymentAttempts.status, ['PENDING', 'UNKNOWN']),
+          attemptIsUnsettled,
           lt(paymentAttempts.createdAt, cutoff),
           // Keyset on the stored values (a JS Date would drop the microseconds).
           last ? sql`(${paymentAttempts.createdAt}, ${paymentAttempts.id}) > (SELECT created_at, id FROM payment_attempts WHERE id = ${last.id})` : undefined,

@@ -35,5 +35,7 @@ describe('rollout stage', () => {
     expect(errorCodes(await graphql(service.url, SET, { stage: 'GENERAL' }, serviceToken))).toEqual(['FORBIDDEN']);
     expect(errorCodes(await graphql(service.url, SET, { stage: 'GENERAL' }))).toEqual(['UNAUTHENTICATED']);
     expect(errorCodes(await graphql(service.url, SET, { stage: 'EVERYONE' }, operator))).toEqual(['BAD_USER_INPUT']);
+    expect(errorCodes(await graphql(service.url, `{ rolloutStageChanges { newValue } }`, {}, serviceToken))).toEqual(['FORBIDDEN']);
+    expect(errorCodes(await graphql(service.url, `{ rolloutStageChanges(first: 500) { newValue } }`, {}, operator))).toEqual(['BAD_USER_INPUT']);
   });
 });

@@ -4,6 +4,7 @@ import type { DbOrTx } from '../../db/client.js';
 import { settingChanges, settings } from '../../db/schema/index.js';
 import { DomainError } from '../../errors.js';
 import { requireOperator, type Viewer } from '../auth/viewer.js';
+import { pageSize } from '../pagination.js';
 
 const KEY = 'billing_rollout_stage';
 
@@ -38,8 +39,28 @@ export async function setRolloutStage(
   });
 }
 
-export async function listRolloutStageChanges(db: DbOrTx, limit = 20) {
-  return db.select().from(settingChanges).where(eq(settingChanges.key, KEY)).orderBy(desc(settingChanges.id)).limit(limit);
+export type RolloutStageChange = {
+  oldValue: RolloutStage | null;
+  newValue: RolloutStage;
+  changedBy: string | null;
+  changedAt: Date;
+};
+
+/** Newest first. Operators only. */
+export async function listRolloutStageChanges(db: DbOrTx, viewer: Viewer, first?: number | null): Promise<RolloutStageChange[]> {
+  requireOperator(viewer, 'read rollout changes');
+  const rows = await db
+    .select()
+    .from(settingChanges)
+    .where(eq(settingChanges.key, KEY))
+    .orderBy(desc(settingChanges.id))
+    .limit(pageSize(first));
+  return rows.map((row) => ({
+    oldValue: isRolloutStage(row.oldValue) ? row.oldValue : null,
+    newValue: row.newValue as RolloutStage,
+    changedBy: row.changedBy,
+    changedAt: row.changedAt,
+  }));
 }
 
 /** Capture and refund ask this before reserving anything; webhooks never do (the money already moved). */

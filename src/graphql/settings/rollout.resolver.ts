@@ -1,6 +1,5 @@
 import { Arg, Ctx, Field, Int, Mutation, ObjectType, Query, registerEnumType, Resolver } from 'type-graphql';
 import type { RolloutStage as RolloutStageValue } from '../../config.js';
-import { requireOperator } from '../../domain/auth/viewer.js';
 import { getRolloutStage, listRolloutStageChanges, setRolloutStage } from '../../domain/settings/rollout-stage.js';
 import { requireViewer, type GraphQLContext } from '../context.js';
 import { DateTime, UUID } from '../scalars.js';
@@ -35,13 +34,11 @@ export class RolloutResolver {
   }
 
   @Query(() => [RolloutStageChange], { description: 'Newest first. Operators only.' })
-  async rolloutStageChanges(
+  rolloutStageChanges(
     @Ctx() context: GraphQLContext,
     @Arg('first', () => Int, { nullable: true }) first?: number | null,
   ): Promise<RolloutStageChange[]> {
-    requireOperator(requireViewer(context), 'read rollout changes');
-    const rows = await listRolloutStageChanges(context.deps.db, Math.min(Math.max(first ?? 20, 1), 100));
-    return rows.map((row) => ({ ...row, oldValue: row.oldValue as RolloutStageValue | null, newValue: row.newValue as RolloutStageValue }));
+    return listRolloutStageChanges(context.deps.db, requireViewer(context), first);
   }
 
   @Mutation(() => RolloutStage, { description: 'Operators only; takes effect at once, and the change is recorded.' })

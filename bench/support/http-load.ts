@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { runWorker } from './run-worker.js';
 
 /**
  * Closed-loop HTTP load: `clients` concurrent clients, each sending its next request as soon as the
@@ -30,23 +30,5 @@ export type LoadResult = {
 };
 
 export function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./http-load-worker.js', import.meta.url), { workerData: spec });
-    let settled = false;
-    // The worker stops by itself at the deadline; this only guards against a hung request.
-    const guard = setTimeout(() => void worker.terminate(), spec.durationMs + 60_000);
-    worker.once('message', (result: LoadResult) => {
-      settled = true;
-      clearTimeout(guard);
-      resolve(result);
-    });
-    worker.once('error', (error) => {
-      clearTimeout(guard);
-      reject(error);
-    });
-    worker.once('exit', (code) => {
-      clearTimeout(guard);
-      if (!settled) reject(new Error(`load worker exited with code ${code} before reporting`));
-    });
-  });
+  return runWorker<LoadResult>(new URL('./http-load-worker.js', import.meta.url), spec, spec.durationMs, 'load');
 }

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { startEmbeddedPostgres } from '../../src/db/embedded.js';
+import { freePort } from '../../test/support/ports.js';
 
 export type BenchPostgres = {
   /** The bench database (created empty). */
@@ -62,15 +62,4 @@ export async function startBenchPostgres(options: { database?: string; pgStatSta
       }
     },
   };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }

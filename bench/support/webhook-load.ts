@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { runWorker } from './run-worker.js';
 
 /**
  * Closed-loop load of pre-built, pre-signed webhook deliveries: `clients` concurrent clients, each
@@ -49,25 +49,7 @@ export function runWebhookLoad(spec: WebhookLoadSpec): Promise<WebhookLoadResult
     return Promise.reject(new Error(`refusing to load ${target.hostname}: local only`));
   }
   if (spec.statuses.length >= OTHER) return Promise.reject(new Error('too many statuses'));
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./webhook-load-worker.js', import.meta.url), { workerData: spec });
-    let settled = false;
-    // The worker stops by itself at the deadline; this only guards against a hung request.
-    const guard = setTimeout(() => void worker.terminate(), spec.durationMs + 60_000);
-    worker.once('message', (result: WebhookLoadResult) => {
-      settled = true;
-      clearTimeout(guard);
-      resolve(result);
-    });
-    worker.once('error', (error) => {
-      clearTimeout(guard);
-      reject(error);
-    });
-    worker.once('exit', (code) => {
-      clearTimeout(guard);
-      if (!settled) reject(new Error(`webhook load worker exited with code ${code} before reporting`));
-    });
-  });
+  return runWorker<WebhookLoadResult>(new URL('./webhook-load-worker.js', import.meta.url), spec, spec.durationMs, 'webhook load');
 }
 
 /** How many deliveries ended with each status (by name), plus `other`. */

@@ -21,6 +21,7 @@ import { profileDuring, type ProfileSummary } from './support/profile.js';
 import { startBenchService } from './support/service.js';
 import type { TracedStatement } from './support/sql-trace.js';
 import { summarize } from './support/stats.js';
+import { wholeNumber, wholeNumbers } from './support/options.js';
 
 /**
  * Capture throughput and latency of the real service (GraphQL over HTTP), beside pgbench running the
@@ -72,22 +73,17 @@ function parseOptions(argv: string[]): Options | undefined {
     console.log(USAGE);
     return undefined;
   }
-  const positive = (name: string, text: string, max: number): number => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`--${name} must be a whole number from 1 to ${max}, got "${text}"`);
-    return value;
-  };
   const scenarios = values.scenarios.split(',').map((name) => name.trim());
   for (const name of scenarios) if (!(name in SCENARIOS)) throw new Error(`unknown scenario "${name}" (distinct, hot)`);
   return {
-    clients: values.clients.split(',').map((text) => positive('clients', text.trim(), 256)),
-    seconds: positive('seconds', values.seconds, 300),
-    warmup: Number(values.warmup) === 0 ? 0 : positive('warmup', values.warmup, 60),
-    maxRequests: positive('max-requests', values['max-requests'], 10_000_000),
+    clients: wholeNumbers('clients', values.clients, 1, 256),
+    seconds: wholeNumber('seconds', values.seconds, 1, 300),
+    warmup: Number(values.warmup) === 0 ? 0 : wholeNumber('warmup', values.warmup, 1, 60),
+    maxRequests: wholeNumber('max-requests', values['max-requests'], 1, 10_000_000),
     scenarios: scenarios as ScenarioName[],
-    threads: positive('threads', values.threads, 64),
+    threads: wholeNumber('threads', values.threads, 1, 64),
     pgbenchMode: pgbenchMode(values['pgbench-mode']),
-    dbPool: values['db-pool'] === undefined ? undefined : positive('db-pool', values['db-pool'], 200),
+    dbPool: values['db-pool'] === undefined ? undefined : wholeNumber('db-pool', values['db-pool'], 1, 200),
     profile: values.profile,
     printScript: values['print-script'],
   };

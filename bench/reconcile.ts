@@ -26,6 +26,7 @@ import { readStatementStats, resetStatementStats } from './support/pg-stats.js';
 import { startBenchPostgres, type BenchPostgres } from './support/postgres.js';
 import { traceStatements, type TracedStatement } from './support/sql-trace.js';
 import { fixed, formatTable } from './support/table.js';
+import { wholeNumber, wholeNumbers } from './support/options.js';
 
 /**
  * Seconds for one reconciliation run (`runReconciliation(deps, { trigger: 'COMMAND' })`, the real Deps of
@@ -78,20 +79,15 @@ function parseOptions(argv: string[]): Options | undefined {
     console.log(USAGE);
     return undefined;
   }
-  const whole = (name: string, text: string, min: number, max: number): number => {
-    const value = Number(text.replaceAll('_', ''));
-    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be a whole number from ${min} to ${max}, got "${text}"`);
-    return value;
-  };
-  const sizes = (values.sizes ?? (values.quick ? '10000,30000' : '100000,1000000')).split(',').map((text) => whole('sizes', text.trim(), 1_000, 20_000_000));
+  const sizes = wholeNumbers('sizes', values.sizes ?? (values.quick ? '10000,30000' : '100000,1000000'), 1_000, 20_000_000);
   const drift = Number(values.drift);
   if (!(drift > 0 && drift <= 0.05)) throw new Error(`--drift must be a share above 0 and at most 0.05, got "${values.drift}"`);
   const fullAtText = values['full-at'] ?? (sizes.includes(100_000) ? '100000' : String(Math.min(...sizes)));
-  const fullAt = fullAtText === 'none' ? [] : fullAtText.split(',').map((text) => whole('full-at', text.trim(), 1_000, 20_000_000));
+  const fullAt = fullAtText === 'none' ? [] : wholeNumbers('full-at', fullAtText, 1_000, 20_000_000);
   return {
     sizes,
     drift,
-    repeat: whole('repeat', values.repeat ?? (values.quick ? '1' : '3'), 1, 20),
+    repeat: wholeNumber('repeat', values.repeat ?? (values.quick ? '1' : '3'), 1, 20),
     fullAt,
     allPlans: values.plans,
   };

@@ -33,6 +33,7 @@ import { traceStatements, type TracedStatement } from './support/sql-trace.js';
 import { summarize, type LatencySummary } from './support/stats.js';
 import { fixed, formatTable } from './support/table.js';
 import { countOutcomes, NOT_SENT, OTHER, runWebhookLoad, type WebhookDelivery, type WebhookLoadResult } from './support/webhook-load.js';
+import { wholeNumber, wholeNumbers } from './support/options.js';
 
 /**
  * Signed Stripe events through the real route (`POST /webhooks/stripe` on the real service started with
@@ -139,11 +140,6 @@ function parseOptions(argv: string[]): Options | undefined {
     console.log(USAGE);
     return undefined;
   }
-  const whole = (name: string, text: string, min: number, max: number): number => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be a whole number from ${min} to ${max}, got "${text}"`);
-    return value;
-  };
   const share = (name: string, text: string): number => {
     const value = Number(text);
     if (!Number.isFinite(value) || value < 0 || value > 0.9) throw new Error(`--${name} must be a number from 0 to 0.9, got "${text}"`);
@@ -155,18 +151,18 @@ function parseOptions(argv: string[]): Options | undefined {
   const mode = values['pgbench-mode'];
   if (mode !== 'prepared' && mode !== 'extended') throw new Error(`--pgbench-mode must be prepared or extended, got "${mode}"`);
   const options: Options = {
-    clients: (values.clients ?? (quick ? '4,8' : '8,32')).split(',').map((text) => whole('clients', text.trim(), 1, 256)),
-    seconds: whole('seconds', values.seconds ?? (quick ? '2' : '6'), 1, 300),
-    warmup: whole('warmup', values.warmup ?? (quick ? '0' : '2'), 0, 60),
-    maxEvents: whole('max-events', values['max-events'] ?? (quick ? '600' : '30000'), 50, 1_000_000),
+    clients: wholeNumbers('clients', values.clients ?? (quick ? '4,8' : '8,32'), 1, 256),
+    seconds: wholeNumber('seconds', values.seconds ?? (quick ? '2' : '6'), 1, 300),
+    warmup: wholeNumber('warmup', values.warmup ?? (quick ? '0' : '2'), 0, 60),
+    maxEvents: wholeNumber('max-events', values['max-events'] ?? (quick ? '600' : '30000'), 50, 1_000_000),
     mixes: mixes as MixName[],
     dupShare: share('dup-share', values['dup-share']),
     refundShare: share('refund-share', values['refund-share']),
     unknownShare: share('unknown-share', values['unknown-share']),
-    threads: whole('threads', values.threads, 1, 64),
+    threads: wholeNumber('threads', values.threads, 1, 64),
     pgbenchMode: mode,
-    dbPool: values['db-pool'] === undefined ? undefined : whole('db-pool', values['db-pool'], 1, 200),
-    seed: whole('seed', values.seed, 0, 2 ** 31 - 1),
+    dbPool: values['db-pool'] === undefined ? undefined : wholeNumber('db-pool', values['db-pool'], 1, 200),
+    seed: wholeNumber('seed', values.seed, 0, 2 ** 31 - 1),
     profile: values.profile,
     printScript: values['print-script'],
     quick,

@@ -1,56 +1,47 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useBillingService } from '../support/billing-fixture.js';
 import { invoices, invoiceTimelineEvents, paymentAttempts, reconciliationMismatches } from '../../src/db/schema/index.js';
 import { hashRequest } from '../../src/domain/ledger/payment-attempts.js';
 import { runReconciliation } from '../../src/domain/reconciliation/reconcile.js';
-import { makeInvoice, makeOperatorToken, makeWorkspace } from '../support/factories.js';
+import { makeInvoice } from '../support/factories.js';
 import { expectLedgerConsistent } from '../support/ledger.js';
 import { capture, syntheticGateway } from '../support/payments.js';
-import { startTestService, type TestService } from '../support/service.js';
 
-let service: TestService;
-let token: string;
-let workspaceId: string;
-
-beforeAll(async () => {
-  service = await startTestService({
+const billing = useBillingService({
     BILLING_ROLLOUT_STAGE: 'GENERAL',
     PENDING_ATTEMPT_GRACE_SECONDS: '0',
     // Nothing settles by itself during the test: the test says when the processor has settled.
     SYNTHETIC_SETTLEMENT_DELAY_MS: String(24 * 3600 * 1000),
   });
-  token = await makeOperatorToken(service.deps.db);
-  workspaceId = (await makeWorkspace(service.deps.db)).id;
-});
-afterAll(() => service.close());
 
-const db = () => service.deps.db;
+const db = () => billing.service.deps.db;
 const invoiceRow = async (id: string) => (await db().select().from(invoices).where(eq(invoices.id, id)))[0]!;
 const attemptsOf = (invoiceId: string) => db().select().from(paymentAttempts).where(eq(paymentAttempts.invoiceId, invoiceId));
 
 async function capturedInvoice(amountDue: number, amount = amountDue) {
-  const invoice = await makeInvoice(db(), workspaceId, { amountDue });
-  expect((await capture(service, token, { invoiceId: invoice.id, amount })).errors).toBeUndefined();
+  const invoice = await makeInvoice(db(), billing.workspaceId, { amountDue });
+  expect((await capture(billing.service, billing.token, { invoiceId: invoice.id, amount })).errors).toBeUndefined();
   return invoiceRow(invoice.id);
 }
 
 describe('reconciliation finds and fixes drift in one run, and a second run changes nothing', () => {
   it('stale attempts, a lost timeline event, missing settlement times and a disagreeing statement', async () => {
-    const gateway = syntheticGateway(service);
+    const gateway = syntheticGateway(billing.service);
 
     // (1) The processor captured but the answer was lost: UNKNOWN.
-    const lostAnswer = await makeInvoice(db(), workspaceId, { amountDue: 1_100 });
+    const lostAnswer = await makeInvoice(db(), billing.workspaceId, { amountDue: 1_100 });
     gateway.injectFailure({ invoiceId: lostAnswer.id, operation: 'capture', mode: 'timeout_after_success' });
-    await capture(service, token, { invoiceId: lostAnswer.id });
+    await capture(billing.service, billing.token, { invoiceId: lostAnswer.id });
 
     // (2) The processor never saw it, and declines when asked again: UNKNOWN, then FAILED.
-    const declinedLater = await makeInvoice(db(), workspaceId, { amountDue: 1_200 });
+    const declinedLater = await makeInvoice(db(), billing.workspaceId, { amountDue: 1_200 });
     gateway.injectFailure({ invoiceId: declinedLater.id, operation: 'capture', mode: 'unavailable' });
-    await capture(service, token, { invoiceId: declinedLater.id });
+    await capture(billing.service, billing.token, { invoiceId: declinedLater.id });
     gateway.injectFailure({ invoiceId: declinedLater.id, operation: 'capture', mode: 'decline' });
 
     // (3) A crash between the gateway call and the write: a PENDING attempt the processor did capture.
-    const crashed = await makeInvoice(db(), workspaceId, { amountDue: 1_300 });
+    const crashed = await makeInvoice(db(), billing.workspaceId, { amountDue: 1_300 });
     const [pending] = await db()
       .insert(paymentAttempts)
       .values({ invoiceId: crashed.id, kind: 'CAPTURE', amount: 1_300, currency: 'USD', idempotencyKey: 'crash-1', requestHash: hashRequest({ crash: 1 }), metadata: { finalCapture: true } })
@@ -71,7 +62,7 @@ describe('reconciliation finds and fixes drift in one run, and a second run chan
     for (const invoice of [lostAnswer, crashed, lostTimeline, clearedSettlement, disagreeing]) gateway.markSettled(invoice.paymentIntentId!);
     await db().update(invoices).set({ settledAt: null }).where(eq(invoices.id, clearedSettlement.id));
 
-    const first = await runReconciliation(service.deps, { trigger: 'COMMAND' });
+    const first = await runReconciliation(billing.service.deps, { trigger: 'COMMAND' });
     expect(first).toMatchObject({ status: 'SUCCEEDED', attemptsSettled: 3, timelineEventsBackfilled: 1, error: null });
 
     expect(await attemptsOf(lostAnswer.id)).toMatchObject([{ status: 'SUCCEEDED' }]);
@@ -95,7 +86,7 @@ describe('reconciliation finds and fixes drift in one run, and a second run chan
     await expectLedgerConsistent(db());
 
     const before = await db().select().from(invoices);
-    const second = await runReconciliation(service.deps, { trigger: 'COMMAND' });
+    const second = await runReconciliation(billing.service.deps, { trigger: 'COMMAND' });
     expect(second).toMatchObject({ status: 'SUCCEEDED', attemptsSettled: 0, timelineEventsBackfilled: 0, settlementsBackfilled: 0 });
     // Only the invoice that still disagrees is looked at again, and reported again.
     expect(second).toMatchObject({ invoicesChecked: 1, mismatchesFound: 1 });

@@ -1,38 +1,29 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useBillingService } from '../support/billing-fixture.js';
 import { invoices, invoiceTimelineEvents, reconciliationRuns } from '../../src/db/schema/index.js';
 import { runReconciliation } from '../../src/domain/reconciliation/reconcile.js';
-import { makeInvoice, makeOperatorToken, makeServiceToken, makeWorkspace } from '../support/factories.js';
+import { makeInvoice, makeServiceToken } from '../support/factories.js';
 import { errorCodes, graphql } from '../support/graphql.js';
 import { expectLedgerConsistent } from '../support/ledger.js';
 import { capture, syntheticGateway } from '../support/payments.js';
-import { startTestService, type TestService } from '../support/service.js';
 
 // A cron that will not fire during the test, so only the runs the test starts do any work.
 const CRON = '7 3 1 1 *';
-let service: TestService;
-let token: string;
-let workspaceId: string;
-
-beforeAll(async () => {
-  service = await startTestService({
+const billing = useBillingService({
     BILLING_ROLLOUT_STAGE: 'GENERAL',
     PENDING_ATTEMPT_GRACE_SECONDS: '0',
     SYNTHETIC_SETTLEMENT_DELAY_MS: String(24 * 3600 * 1000),
     RECONCILIATION_CRON: CRON,
   });
-  token = await makeOperatorToken(service.deps.db);
-  workspaceId = (await makeWorkspace(service.deps.db)).id;
-});
-afterAll(() => service.close());
 
-const db = () => service.deps.db;
+const db = () => billing.service.deps.db;
 
 /** Captured and settled at the processor, with its CAPTURE_SUCCEEDED timeline event lost. */
 async function driftedInvoice() {
-  const invoice = await makeInvoice(db(), workspaceId, { amountDue: 2_000 });
-  expect((await capture(service, token, { invoiceId: invoice.id })).errors).toBeUndefined();
-  syntheticGateway(service).markSettled(invoice.paymentIntentId!);
+  const invoice = await makeInvoice(db(), billing.workspaceId, { amountDue: 2_000 });
+  expect((await capture(billing.service, billing.token, { invoiceId: invoice.id })).errors).toBeUndefined();
+  syntheticGateway(billing.service).markSettled(invoice.paymentIntentId!);
   await db().transaction(async (tx) => {
     await tx.execute(sql`SET LOCAL session_replication_role = replica`);
     await tx.delete(invoiceTimelineEvents).where(and(eq(invoiceTimelineEvents.invoiceId, invoice.id), eq(invoiceTimelineEvents.type, 'CAPTURE_SUCCEEDED')));
@@ -44,8 +35,8 @@ describe('reconciliation runs', () => {
   it('two runs started at once make one run’s changes', async () => {
     const drifted = [await driftedInvoice(), await driftedInvoice()];
     const [a, b] = await Promise.all([
-      runReconciliation(service.deps, { trigger: 'OPERATOR' }),
-      runReconciliation(service.deps, { trigger: 'SCHEDULE' }),
+      runReconciliation(billing.service.deps, { trigger: 'OPERATOR' }),
+      runReconciliation(billing.service.deps, { trigger: 'SCHEDULE' }),
     ]);
     const runs = a!.id === b!.id ? [a!] : [a!, b!];
     const total = (key: 'timelineEventsBackfilled' | 'settlementsBackfilled') => runs.reduce((sum, run) => sum + run[key], 0);
@@ -61,7 +52,7 @@ describe('reconciliation runs', () => {
 
   it('a run that fails half-way is recorded as FAILED, and the next run finishes the work', async () => {
     const invoice = await driftedInvoice();
-    const gateway = service.deps.gateway;
+    const gateway = billing.service.deps.gateway;
     const getPayment = gateway.getPayment.bind(gateway);
     // The processor's API breaks during step 3 (settlement times), after step 2 has done its part.
     gateway.getPayment = async () => {
@@ -69,14 +60,14 @@ describe('reconciliation runs', () => {
     };
     let failed;
     try {
-      failed = await runReconciliation(service.deps, { trigger: 'COMMAND' });
+      failed = await runReconciliation(billing.service.deps, { trigger: 'COMMAND' });
     } finally {
       gateway.getPayment = getPayment;
     }
     expect(failed).toMatchObject({ status: 'FAILED', error: 'processor API returned 500', timelineEventsBackfilled: 1, settlementsBackfilled: 0 });
     expect((await db().select().from(invoices).where(eq(invoices.id, invoice.id)))[0]!.settledAt).toBeNull();
 
-    const next = await runReconciliation(service.deps, { trigger: 'COMMAND' });
+    const next = await runReconciliation(billing.service.deps, { trigger: 'COMMAND' });
     expect(next).toMatchObject({ status: 'SUCCEEDED', settlementsBackfilled: 1, timelineEventsBackfilled: 0 });
     expect((await db().select().from(invoices).where(eq(invoices.id, invoice.id)))[0]!.settledAt).toBeInstanceOf(Date);
   });
@@ -88,7 +79,7 @@ describe('reconciliation runs', () => {
     expect(schedule).toMatchObject({ cron: CRON, options: { tz: 'UTC' } });
 
     const runsBefore = (await db().select().from(reconciliationRuns).where(eq(reconciliationRuns.trigger, 'SCHEDULE'))).length;
-    await service.deps.jobs.enqueue(db(), 'reconciliation', { trigger: 'SCHEDULE' });
+    await billing.service.deps.jobs.enqueue(db(), 'reconciliation', { trigger: 'SCHEDULE' });
     await expect
       .poll(async () => (await db().select().from(reconciliationRuns).where(and(eq(reconciliationRuns.trigger, 'SCHEDULE'), eq(reconciliationRuns.status, 'SUCCEEDED')))).length, {
         timeout: 15_000,
@@ -97,15 +88,15 @@ describe('reconciliation runs', () => {
       .toBeGreaterThan(runsBefore);
   });
 
-  it('operators run it and read past runs over GraphQL; service tokens may not', async () => {
-    const run = await graphql(service.url, `mutation { runReconciliation { id status trigger attemptsSettled mismatchesFound } }`, {}, token);
+  it('operators run it and read past runs over GraphQL; billing.service tokens may not', async () => {
+    const run = await graphql(billing.service.url, `mutation { runReconciliation { id status trigger attemptsSettled mismatchesFound } }`, {}, billing.token);
     expect(run.data.runReconciliation).toMatchObject({ status: 'SUCCEEDED', trigger: 'OPERATOR' });
-    const listed = await graphql(service.url, `{ reconciliationRuns(first: 50) { id status mismatches { invoiceId field expected found } } }`, {}, token);
+    const listed = await graphql(billing.service.url, `{ reconciliationRuns(first: 50) { id status mismatches { invoiceId field expected found } } }`, {}, billing.token);
     expect(listed.data.reconciliationRuns[0]).toMatchObject({ id: run.data.runReconciliation.id, mismatches: [] });
 
-    const serviceToken = await makeServiceToken(db(), workspaceId);
-    expect(errorCodes(await graphql(service.url, `mutation { runReconciliation { id } }`, {}, serviceToken))).toEqual(['FORBIDDEN']);
-    expect(errorCodes(await graphql(service.url, `{ reconciliationRuns { id } }`, {}, serviceToken))).toEqual(['FORBIDDEN']);
-    expect(errorCodes(await graphql(service.url, `mutation { runReconciliation { id } }`))).toEqual(['UNAUTHENTICATED']);
+    const serviceToken = await makeServiceToken(db(), billing.workspaceId);
+    expect(errorCodes(await graphql(billing.service.url, `mutation { runReconciliation { id } }`, {}, serviceToken))).toEqual(['FORBIDDEN']);
+    expect(errorCodes(await graphql(billing.service.url, `{ reconciliationRuns { id } }`, {}, serviceToken))).toEqual(['FORBIDDEN']);
+    expect(errorCodes(await graphql(billing.service.url, `mutation { runReconciliation { id } }`))).toEqual(['UNAUTHENTICATED']);
   });
 });

@@ -4,8 +4,9 @@ import { Adjustment } from './adjustment.type.js';
 import { PaymentAttempt } from './payment-attempt.type.js';
 import { Refund } from './refund.type.js';
 
-@ObjectType({ description: 'The invoice after the capture, and what was written for it.' })
-export class CaptureInvoicePayload {
+/** What every money movement answers: the invoice after it, the attempt, and its ledger line. */
+@ObjectType()
+abstract class PaymentPayload {
   @Field(() => Invoice)
   invoice!: Invoice;
 
@@ -16,17 +17,11 @@ export class CaptureInvoicePayload {
   adjustment!: Adjustment;
 }
 
+@ObjectType({ description: 'The invoice after the capture, and what was written for it.' })
+export class CaptureInvoicePayload extends PaymentPayload {}
+
 @ObjectType({ description: 'The invoice after the refund, and what was written for it.' })
-export class RefundInvoicePayload {
-  @Field(() => Invoice)
-  invoice!: Invoice;
-
-  @Field(() => PaymentAttempt)
-  attempt!: PaymentAttempt;
-
-  @Field(() => Adjustment)
-  adjustment!: Adjustment;
-
+export class RefundInvoicePayload extends PaymentPayload {
   @Field(() => Refund)
   refund!: Refund;
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeInvoice, makeOperatorToken, makeWorkspace } from '../support/factories.js';
+import { capture } from '../support/payments.js';
 import { errorCodes, graphql } from '../support/graphql.js';
 import { startTestService, type TestService } from '../support/service.js';
 
@@ -85,8 +86,10 @@ describe('invoice queries', () => {
   it('filters by status', async () => {
     const workspace = await makeWorkspace(service.deps.db);
     const open = await makeInvoice(service.deps.db, workspace.id);
-    const captured = await makeInvoice(service.deps.db, workspace.id, { amountDue: 500, amountCaptured: 500 });
-    const partial = await makeInvoice(service.deps.db, workspace.id, { amountDue: 500, amountCaptured: 200 });
+    const captured = await makeInvoice(service.deps.db, workspace.id, { amountDue: 500 });
+    const partial = await makeInvoice(service.deps.db, workspace.id, { amountDue: 500 });
+    expect((await capture(service, token, { invoiceId: captured.id })).errors).toBeUndefined();
+    expect((await capture(service, token, { invoiceId: partial.id, amount: 200 })).errors).toBeUndefined();
 
     const byStatus = async (status: string[]) => {
       const response = await graphql(service.url, INVOICES, { workspaceId: workspace.id, status }, token);

@@ -1,4 +1,5 @@
 import { loadConfig } from '../../src/config.js';
+import { verifyLedger } from '../../src/domain/ledger/verify-ledger.js';
 import { createLogger } from '../../src/logger.js';
 import { startService, type Role, type RunningService } from '../../src/service.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -27,9 +28,12 @@ export async function startTestService(environment: Record<string, string> = {},
     ...service,
     url: service.url!,
     database,
+    /** Also checks the ledger's invariants one last time: no test file may leave money unexplained. */
     async close() {
+      const violations = await verifyLedger(service.deps.db).catch(() => []);
       await service.stop();
       await database.drop();
+      if (violations.length > 0) throw new Error(`ledger invariants broken at the end of the file:\n${JSON.stringify(violations, null, 2)}`);
     },
   };
 }

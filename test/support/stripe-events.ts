@@ -55,7 +55,15 @@ export function paymentIntent(payment: Payment, amountReceived: number, status =
   };
 }
 
-export type RefundFacts = { id: string; amount: number; status?: string; reason?: string | null; created?: number; metadata?: Record<string, string> };
+export type RefundFacts = {
+  id: string;
+  amount: number;
+  status?: string;
+  reason?: string | null;
+  failure_reason?: string;
+  created?: number;
+  metadata?: Record<string, string>;
+};
 
 export function refundObject(payment: Payment, refund: RefundFacts) {
   return {
@@ -67,6 +75,7 @@ export function refundObject(payment: Payment, refund: RefundFacts) {
     payment_intent: payment.paymentIntentId,
     status: refund.status ?? 'succeeded',
     reason: refund.reason ?? 'requested_by_customer',
+    ...(refund.failure_reason ? { failure_reason: refund.failure_reason } : {}),
     created: refund.created ?? CREATED + 120,
     metadata: refund.metadata ?? {},
     balance_transaction: id('txn'),

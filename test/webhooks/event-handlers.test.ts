@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { invoices, invoiceTimelineEvents, processorEvents, refunds } from '../../src/db/schema/index.js';
+import { invoiceAdjustments, invoices, invoiceTimelineEvents, processorEvents, refunds } from '../../src/db/schema/index.js';
 import { makeInvoice, makeWorkspace } from '../support/factories.js';
 import { expectLedgerConsistent } from '../support/ledger.js';
 import { startTestService, type TestService } from '../support/service.js';
@@ -85,13 +85,39 @@ describe('Stripe events change invoices (webhooks are never blocked by the rollo
     expect(row).toMatchObject({ amount: 2_500, reason: 'GOODWILL' });
   });
 
-  it('refund.failed records a REFUND_FAILED event and moves no money', async () => {
+  it('a refund reported pending and later failed is given back by a reversal line', async () => {
     const payment = await freshPayment();
     await deliverEvent(service.url, stripeEvent('charge.captured', charge(payment, 10_000)));
-    const refund = { id: newRefundId(), amount: 2_500, status: 'failed' };
-    await deliverEvent(service.url, stripeEvent('refund.failed', refundObject(payment, refund)));
+    const refund = { id: newRefundId(), amount: 2_500, status: 'pending' };
+    await deliverEvent(service.url, stripeEvent('refund.created', refundObject(payment, refund)));
+    expect(await invoiceOf(payment.invoiceId)).toMatchObject({ amountRefunded: 2_500, status: 'PARTIALLY_REFUNDED' });
+
+    const failed = { ...refund, status: 'failed', failure_reason: 'expired_or_canceled_card' };
+    expect(await deliverEvent(service.url, stripeEvent('charge.refund.updated', refundObject(payment, failed)))).toMatchObject({ body: { status: 'processed' } });
+    expect(await deliverEvent(service.url, stripeEvent('refund.failed', refundObject(payment, failed)))).toMatchObject({ body: { status: 'processed' } });
+
+    expect(await invoiceOf(payment.invoiceId)).toMatchObject({ amountCaptured: 10_000, amountRefunded: 0, status: 'CAPTURED' });
+    const [row] = await service.deps.db.select().from(refunds).where(eq(refunds.processorRefundId, refund.id));
+    expect(row!.failedAt).toBeInstanceOf(Date);
+    const lines = await service.deps.db.select().from(invoiceAdjustments).where(eq(invoiceAdjustments.invoiceId, payment.invoiceId));
+    expect(lines.map((line) => [line.kind, line.amount])).toEqual([
+      ['CAPTURE', 10_000],
+      ['REFUND', -2_500],
+      ['REFUND_REVERSAL', 2_500],
+    ]);
+    expect(lines[2]!.note).toBe('processor: expired_or_canceled_card');
+    expect(await timelineOf(payment.invoiceId)).toContain('REFUND_REVERSED');
+  });
+
+  it('a refund first seen failed is recorded and reversed at once, so a late "pending" delivery changes nothing', async () => {
+    const payment = await freshPayment();
+    await deliverEvent(service.url, stripeEvent('charge.captured', charge(payment, 10_000)));
+    const refund = { id: newRefundId(), amount: 1_000 };
+    await deliverEvent(service.url, stripeEvent('refund.failed', refundObject(payment, { ...refund, status: 'failed' })));
+    await deliverEvent(service.url, stripeEvent('refund.created', refundObject(payment, { ...refund, status: 'pending' })));
     expect((await invoiceOf(payment.invoiceId)).amountRefunded).toBe(0);
-    expect(await timelineOf(payment.invoiceId)).toContain('REFUND_FAILED');
+    const [row] = await service.deps.db.select().from(refunds).where(eq(refunds.processorRefundId, refund.id));
+    expect(row).toMatchObject({ amount: 1_000, failedAt: expect.any(Date) });
   });
 
   it.each([

@@ -28,7 +28,8 @@ beforeAll(async () => {
 afterAll(() => service.close());
 
 /**
- * Every event of one payment's life at Stripe: two partial captures, two refunds (one pending first),
+ * Every event of one payment's life at Stripe: two partial captures, three refunds (one pending first,
+ * one pending and then failed),
  * the intent's success, and a dispute.
  */
 async function paymentStory() {
@@ -37,6 +38,9 @@ async function paymentStory() {
   const payment = { ...newPayment(invoice.id, 10_000), paymentIntentId: invoice.paymentIntentId! };
   const refundA = { id: newRefundId(), amount: 1_500, reason: 'duplicate' };
   const refundB = { id: newRefundId(), amount: 2_500, status: 'pending' };
+  // A refund that Stripe reports pending and then failed: given back, whichever report comes first.
+  const refundC = { id: newRefundId(), amount: 700, status: 'pending' };
+  const refundCFailed = { ...refundC, status: 'failed', failure_reason: 'lost_or_stolen_card' };
   const events = [
     stripeEvent('charge.captured', charge(payment, 4_000)),
     stripeEvent('charge.captured', charge(payment, 10_000)),
@@ -46,6 +50,9 @@ async function paymentStory() {
     stripeEvent('refund.created', refundObject(payment, refundB)),
     stripeEvent('charge.refund.updated', refundObject(payment, { ...refundB, status: 'succeeded' })),
     stripeEvent('charge.refunded', charge(payment, 10_000, [refundA, { ...refundB, status: 'succeeded' }])),
+    stripeEvent('refund.created', refundObject(payment, refundC)),
+    // The only report of the failure: wherever it falls in the order, the refund ends given back.
+    stripeEvent('charge.refund.updated', refundObject(payment, refundCFailed)),
     stripeEvent('charge.dispute.created', dispute(payment, 10_000)),
   ];
   return { invoiceId: invoice.id, events };
@@ -66,7 +73,7 @@ async function endState({ invoiceId, events: delivered }: { invoiceId: string; e
     status: invoice!.status,
     paymentIntentId: invoice!.paymentIntentId?.slice(0, 3),
     externalProcessorId: invoice!.externalProcessorId,
-    refunds: refundRows.map((row) => [row.amount, row.reason]).sort(),
+    refunds: refundRows.map((row) => [row.amount, row.reason, row.failedAt === null ? 'ok' : 'failed']).sort(),
     timelineTypes: [...new Set(timeline.map((event) => event.type))].sort(),
     eventsWaitingForReplay: events.filter((event) => event.replayRequested).length,
   };

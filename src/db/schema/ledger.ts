@@ -4,14 +4,15 @@ import { invoices } from './invoices.js';
 import { paymentAttempts } from './payment-attempts.js';
 import { processorEvents } from './processor-events.js';
 
-export const ADJUSTMENT_KINDS = ['CAPTURE', 'REFUND'] as const;
+/** REFUND_REVERSAL gives back a recorded refund that the processor later reported failed. */
+export const ADJUSTMENT_KINDS = ['CAPTURE', 'REFUND', 'REFUND_REVERSAL'] as const;
 export type AdjustmentKind = (typeof ADJUSTMENT_KINDS)[number];
 export const SOURCES = ['API', 'WEBHOOK', 'REPLAY', 'RECONCILIATION', 'SYSTEM'] as const;
 export type Source = (typeof SOURCES)[number];
 
 /**
- * The ledger lines. Append-only (a trigger refuses UPDATE and DELETE): an invoice's
- * captured total is the sum of its CAPTURE lines, its refunded total minus the sum of its REFUND lines.
+ * The ledger lines. Append-only (a trigger refuses UPDATE and DELETE): an invoice's captured total is
+ * the sum of its CAPTURE lines, its refunded total minus the sum of its REFUND and REFUND_REVERSAL lines.
  */
 export const invoiceAdjustments = pgTable(
   'invoice_adjustments',
@@ -21,7 +22,7 @@ export const invoiceAdjustments = pgTable(
       .notNull()
       .references(() => invoices.id),
     kind: text('kind', { enum: ADJUSTMENT_KINDS }).notNull(),
-    /** Signed minor units: positive for captures, negative for refunds. */
+    /** Signed minor units: positive for captures and refund reversals, negative for refunds. */
     amount: bigint('amount', { mode: 'number' }).notNull(),
     currency: text('currency').notNull(),
     reasonCode: text('reason_code'),
@@ -36,7 +37,7 @@ export const invoiceAdjustments = pgTable(
   (table) => [
     check(
       'invoice_adjustments_sign',
-      sql`(${table.kind} = 'CAPTURE' AND ${table.amount} > 0) OR (${table.kind} = 'REFUND' AND ${table.amount} < 0)`,
+      sql`(${table.kind} IN ('CAPTURE', 'REFUND_REVERSAL') AND ${table.amount} > 0) OR (${table.kind} = 'REFUND' AND ${table.amount} < 0)`,
     ),
     index('invoice_adjustments_invoice_idx').on(table.invoiceId, table.createdAt),
     // Reconciliation checks only the lines written since its last successful run.
@@ -64,6 +65,8 @@ export const refunds = pgTable(
     note: text('note'),
     source: text('source', { enum: SOURCES }).notNull(),
     processorRefundId: text('processor_refund_id').unique(),
+    /** Set when the processor reported the refund failed after it was recorded; a REFUND_REVERSAL line gives it back. */
+    failedAt: timestamp('failed_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [

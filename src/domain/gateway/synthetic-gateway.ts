@@ -34,6 +34,8 @@ type SyntheticIntent = {
   finalCaptured: boolean;
   latestChargeId: string;
   lines: SettlementLine[];
+  /** Refund id → its amount and statement line, so a refund can fail later (`failRefund`). */
+  refunds: Map<string, { amount: number; line: SettlementLine }>;
 };
 
 type Outcome<R> = { ok: true; result: R } | { ok: false; declineCode: string; message: string };
@@ -84,6 +86,22 @@ export class SyntheticGateway implements BillingGatewayClient {
     for (const line of this.#intents.get(paymentIntentId)?.lines ?? []) {
       if (line.availableOn > now) line.availableOn = now;
     }
+  }
+
+  /**
+   * Test helper: the processor reports one of its refunds failed after the fact (a closed card, say):
+   * the money stays with the merchant, so it is refundable again and leaves the statement.
+   */
+  failRefund(refundId: string): void {
+    for (const intent of this.#intents.values()) {
+      const refund = intent.refunds.get(refundId);
+      if (!refund) continue;
+      intent.refunds.delete(refundId);
+      intent.refunded -= refund.amount;
+      intent.lines = intent.lines.filter((line) => line !== refund.line);
+      return;
+    }
+    throw new Error(`the synthetic gateway made no refund ${refundId}`);
   }
 
   capture(request: CaptureRequest): Promise<CaptureResult> {
@@ -177,7 +195,16 @@ export class SyntheticGateway implements BillingGatewayClient {
     const capturedAt = this.#now();
     const chargeId = syntheticId('ch_syn_', request.idempotencyKey);
     const line = this.#line(request.idempotencyKey, 'charge', request.amount, capturedAt);
-    const intent = existing ?? { id: paymentIntentId, currency: request.currency, captured: 0, refunded: 0, finalCaptured: false, latestChargeId: chargeId, lines: [] };
+    const intent: SyntheticIntent = existing ?? {
+      id: paymentIntentId,
+      currency: request.currency,
+      captured: 0,
+      refunded: 0,
+      finalCaptured: false,
+      latestChargeId: chargeId,
+      lines: [],
+      refunds: new Map(),
+    };
     intent.captured += request.amount;
     intent.finalCaptured = request.finalCapture;
     intent.latestChargeId = chargeId;
@@ -206,9 +233,12 @@ export class SyntheticGateway implements BillingGatewayClient {
       );
     }
     const createdAt = this.#now();
+    const refundId = syntheticId('re_syn_', request.idempotencyKey);
+    const line = this.#line(request.idempotencyKey, 'refund', -request.amount, createdAt);
     intent.refunded += request.amount;
-    intent.lines.push(this.#line(request.idempotencyKey, 'refund', -request.amount, createdAt));
-    return { status: 'succeeded', refundId: syntheticId('re_syn_', request.idempotencyKey), amount: request.amount, createdAt };
+    intent.lines.push(line);
+    intent.refunds.set(refundId, { amount: request.amount, line });
+    return { status: 'succeeded', refundId, amount: request.amount, createdAt };
   }
 
   #line(idempotencyKey: string, type: SettlementLine['type'], amount: number, at: Date): SettlementLine {

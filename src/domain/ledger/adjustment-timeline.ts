@@ -1,5 +1,11 @@
-import type { InvoiceAdjustment } from '../../db/schema/index.js';
-import type { TimelineEntry } from './timeline.js';
+import type { AdjustmentKind, InvoiceAdjustment } from '../../db/schema/index.js';
+import type { TimelineEntry, TimelineEventType } from './timeline.js';
+
+const TIMELINE_TYPE: Record<AdjustmentKind, TimelineEventType> = {
+  CAPTURE: 'CAPTURE_SUCCEEDED',
+  REFUND: 'REFUND_SUCCEEDED',
+  REFUND_REVERSAL: 'REFUND_REVERSED',
+};
 
 /**
  * The timeline event that explains a ledger line. Live captures and refunds write it with the line;
@@ -12,7 +18,7 @@ export function adjustmentTimelineEntry(
 ): TimelineEntry {
   return {
     invoiceId: adjustment.invoiceId,
-    type: adjustment.kind === 'CAPTURE' ? 'CAPTURE_SUCCEEDED' : 'REFUND_SUCCEEDED',
+    type: TIMELINE_TYPE[adjustment.kind],
     source: adjustment.source,
     dedupeKey: `adjustment:${adjustment.id}`,
     occurredAt,

@@ -6,7 +6,8 @@ export type LedgerViolation = { rule: string; invoiceId: string; detail: string 
 /**
  * The ledger's invariants, checked from the rows themselves (`ledger verify`, and after every test):
  * - an invoice's totals equal the sums of its ledger lines, and 0 ≤ refunded ≤ captured ≤ due;
- * - every ledger line has its timeline event, every refund line its refund record;
+ * - every ledger line has its timeline event, every refund line its refund record, every failed refund
+ *   exactly one reversal line;
  * - every succeeded attempt has exactly one ledger line of its amount, and no other attempt has one.
  */
 const RULES: { rule: string; query: ReturnType<typeof sql> }[] = [
@@ -19,7 +20,7 @@ const RULES: { rule: string; query: ReturnType<typeof sql> }[] = [
       LEFT JOIN (
         SELECT invoice_id,
                sum(amount) FILTER (WHERE kind = 'CAPTURE') AS captured,
-               -sum(amount) FILTER (WHERE kind = 'REFUND') AS refunded
+               -sum(amount) FILTER (WHERE kind IN ('REFUND', 'REFUND_REVERSAL')) AS refunded
         FROM invoice_adjustments GROUP BY invoice_id
       ) a ON a.invoice_id = i.id
       WHERE i.amount_captured <> coalesce(a.captured, 0) OR i.amount_refunded <> coalesce(a.refunded, 0)`,
@@ -43,6 +44,16 @@ const RULES: { rule: string; query: ReturnType<typeof sql> }[] = [
       SELECT a.invoice_id, format('refund adjustment %s has %s refund records', a.id, count(r.id)) AS detail
       FROM invoice_adjustments a LEFT JOIN refunds r ON r.adjustment_id = a.id
       WHERE a.kind = 'REFUND' GROUP BY a.id, a.invoice_id HAVING count(r.id) <> 1`,
+  },
+  {
+    rule: 'failed refunds are reversed exactly once, for their amount',
+    query: sql`
+      SELECT r.invoice_id, format('refund %s (failed at %s) has %s reversal lines for %s', r.processor_refund_id, r.failed_at, count(a.id), r.amount) AS detail
+      FROM refunds r
+      LEFT JOIN invoice_adjustments a ON a.kind = 'REFUND_REVERSAL' AND a.processor_object_id = r.processor_refund_id
+      GROUP BY r.id
+      HAVING (r.failed_at IS NOT NULL AND (count(a.id) <> 1 OR sum(a.amount) <> r.amount))
+          OR (r.failed_at IS NULL AND count(a.id) <> 0)`,
   },
   {
     rule: 'succeeded attempts have one matching adjustment, others none',

@@ -1,13 +1,13 @@
 import { and, eq } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
-import { paymentAttempts, refunds, type Invoice, type Source } from '../../db/schema/index.js';
+import { paymentAttempts, refunds, type Invoice, type PaymentAttempt, type Source } from '../../db/schema/index.js';
 import { REFUND_REASONS, type RefundReason } from '../gateway/billing-gateway-client.js';
 import type { JobQueue } from '../jobs/queues.js';
 import { settleAttempt } from '../ledger/drive-attempt.js';
 import { reservedAmount } from '../ledger/payment-attempts.js';
 import { recordCapture } from '../ledger/record-capture.js';
 import { recordRefund } from '../ledger/record-refund.js';
-import { appendTimelineEvents } from '../ledger/timeline.js';
+import { reverseRefund } from '../ledger/reverse-refund.js';
 import type { PaymentMovement } from '../metrics/metrics.js';
 import { ProcessorEventError } from './processor-event-error.js';
 import { currencyOf, fromUnixSeconds, type StripeRefund } from './stripe-objects.js';
@@ -16,6 +16,8 @@ import { currencyOf, fromUnixSeconds, type StripeRefund } from './stripe-objects
  * Processor objects are applied by their cumulative totals and their ids, never by "add what this
  * event says": any delivery order of the same events, with any duplicates, ends in the same state.
  */
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export type ApplyContext = {
   tx: Tx;
@@ -60,59 +62,70 @@ export async function applyCaptureTotal(context: ApplyContext, invoice: Invoice,
   return updated;
 }
 
-/** Records one processor refund, once, whatever event brought it. */
+/**
+ * Records one processor refund, once, whatever event brought it, and gives it back (a reversal line)
+ * when the processor reports it failed. A failed refund seen first is recorded and reversed at once,
+ * so a late "pending" delivery of it finds it known: every order ends in the same state.
+ */
 export async function applyRefundObject(context: ApplyContext, invoice: Invoice, refund: StripeRefund): Promise<Invoice> {
   const { tx } = context;
   assertCurrency(invoice, currencyOf(refund));
-  const [known] = await tx.select({ id: refunds.id }).from(refunds).where(eq(refunds.processorRefundId, refund.id));
+  const failed = refund.status === 'failed' || refund.status === 'canceled';
+  let [known] = await tx.select().from(refunds).where(eq(refunds.processorRefundId, refund.id));
+  let current = invoice;
 
-  if (refund.status === 'failed' || refund.status === 'canceled') {
-    await appendTimelineEvents(tx, [
-      {
-        invoiceId: invoice.id,
-        type: 'REFUND_FAILED',
-        source: context.source,
-        dedupeKey: `refund:${refund.id}:failed`,
-        occurredAt: fromUnixSeconds(refund.created),
-        data: { refundId: refund.id, amount: refund.amount, status: refund.status, alreadyRecorded: Boolean(known) },
-        processorEventId: context.processorEventId,
-      },
-    ]);
-    return invoice;
+  if (!known) {
+    // A refund our own API started carries its attempt's id: finish that attempt rather than count the money twice.
+    const attempt = await ourRefundAttempt(context, invoice, refund);
+    if (attempt) return settleOurRefund(context, attempt, refund, failed);
+    const recorded = await recordProcessorRefund(context, invoice, refund, failed);
+    current = recorded.invoice;
+    known = recorded.refund;
   }
-  if (known) return invoice;
+  if (failed) {
+    current = await reverseRefund(tx, current, known, {
+      source: context.source,
+      failedAt: fromUnixSeconds(refund.created),
+      failureReason: refund.failure_reason ?? refund.status ?? null,
+      processorEventId: context.processorEventId,
+    });
+  }
+  return current;
+}
 
-  // A refund our own API started carries its attempt's id: finish that attempt rather than count the money twice.
+async function ourRefundAttempt(context: ApplyContext, invoice: Invoice, refund: StripeRefund): Promise<PaymentAttempt | undefined> {
   const attemptId = refund.metadata.payment_attempt_id;
-  if (attemptId) {
-    const [attempt] = await tx
-      .select()
-      .from(paymentAttempts)
-      .where(and(eq(paymentAttempts.id, attemptId), eq(paymentAttempts.invoiceId, invoice.id), eq(paymentAttempts.kind, 'REFUND')));
-    if (attempt) {
-      if (attempt.status === 'FAILED') {
-        throw new ProcessorEventError(`processor reports refund ${refund.id} but attempt ${attempt.id} was recorded as declined`);
-      }
-      if (attempt.amount !== refund.amount) {
-        throw new ProcessorEventError(`refund ${refund.id} is for ${refund.amount}, attempt ${attempt.id} for ${attempt.amount}`);
-      }
-      const result = await settleAttempt(
-        tx,
-        context.jobs,
-        attempt,
-        { kind: 'succeeded', refund: { status: 'succeeded', refundId: refund.id, amount: refund.amount, createdAt: fromUnixSeconds(refund.created) } },
-        context.source,
-      );
-      if (result.previousStatus !== result.attempt.status && result.attempt.status === 'SUCCEEDED') {
-        context.recorded?.push({ kind: 'REFUND', currency: attempt.currency, outcome: 'succeeded', amount: attempt.amount, reason: attempt.reason });
-      }
-      return result.invoice;
-    }
-  }
+  if (!attemptId || !UUID.test(attemptId)) return undefined;
+  const [attempt] = await context.tx
+    .select()
+    .from(paymentAttempts)
+    .where(and(eq(paymentAttempts.id, attemptId), eq(paymentAttempts.invoiceId, invoice.id), eq(paymentAttempts.kind, 'REFUND')));
+  return attempt;
+}
 
+/** Our attempt learns its outcome from the processor: succeeded (money recorded once) or failed (none). */
+async function settleOurRefund(context: ApplyContext, attempt: PaymentAttempt, refund: StripeRefund, failed: boolean): Promise<Invoice> {
+  if (!failed && attempt.status === 'FAILED') {
+    throw new ProcessorEventError(`processor reports refund ${refund.id} but attempt ${attempt.id} was recorded as declined`);
+  }
+  if (attempt.amount !== refund.amount) {
+    throw new ProcessorEventError(`refund ${refund.id} is for ${refund.amount}, attempt ${attempt.id} for ${attempt.amount}`);
+  }
+  const outcome = failed
+    ? { kind: 'declined' as const, code: 'refund_failed', message: `The processor reported refund ${refund.id} ${refund.status}` }
+    : { kind: 'succeeded' as const, refund: { status: 'succeeded' as const, refundId: refund.id, amount: refund.amount, createdAt: fromUnixSeconds(refund.created) } };
+  const result = await settleAttempt(context.tx, context.jobs, attempt, outcome, context.source);
+  if (result.previousStatus !== result.attempt.status && result.attempt.status === 'SUCCEEDED') {
+    context.recorded?.push({ kind: 'REFUND', currency: attempt.currency, outcome: 'succeeded', amount: attempt.amount, reason: attempt.reason });
+  }
+  return result.invoice;
+}
+
+/** A refund made at the processor (dashboard, another system): recorded with the capture it implies. */
+async function recordProcessorRefund(context: ApplyContext, invoice: Invoice, refund: StripeRefund, failed: boolean) {
   // A refund means at least this much was captured: record that lower bound now; later capture events
   // raise it to the processor's total, so the end state does not depend on which event came first.
-  const inFlightRefunds = await reservedAmount(tx, invoice.id, 'REFUND');
+  const inFlightRefunds = await reservedAmount(context.tx, invoice.id, 'REFUND');
   const neededCapture = invoice.amountRefunded + inFlightRefunds + refund.amount;
   let current = invoice;
   if (neededCapture > invoice.amountCaptured) {
@@ -125,7 +138,7 @@ export async function applyRefundObject(context: ApplyContext, invoice: Invoice,
     });
   }
   const reason = reasonCode(refund);
-  const { invoice: updated } = await recordRefund(tx, current, {
+  const recorded = await recordRefund(context.tx, current, {
     amount: refund.amount,
     reason,
     source: context.source,
@@ -133,8 +146,8 @@ export async function applyRefundObject(context: ApplyContext, invoice: Invoice,
     refundedAt: fromUnixSeconds(refund.created),
     processorEventId: context.processorEventId,
   });
-  context.recorded?.push({ kind: 'REFUND', currency: invoice.currency, outcome: 'succeeded', amount: refund.amount, reason });
-  return updated;
+  if (!failed) context.recorded?.push({ kind: 'REFUND', currency: invoice.currency, outcome: 'succeeded', amount: refund.amount, reason });
+  return recorded;
 }
 
 const STRIPE_REASONS: Record<string, RefundReason> = {

@@ -19,6 +19,7 @@ export const stripeRefund = z
     payment_intent: idOf,
     status: z.string().nullish(),
     reason: z.string().nullish(),
+    failure_reason: z.string().nullish(),
     created: z.number().int(),
     metadata,
   })

@@ -29,6 +29,9 @@ export class Refund {
   @Field(() => UUID)
   adjustmentId!: string;
 
+  @Field(() => DateTime, { nullable: true, description: 'When the processor reported the refund failed; a REFUND_REVERSAL ledger line gave the amount back.' })
+  failedAt!: Date | null;
+
   @Field(() => DateTime)
   createdAt!: Date;
 }

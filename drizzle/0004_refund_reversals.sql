@@ -1,0 +1,3 @@
+ALTER TABLE "invoice_adjustments" DROP CONSTRAINT "invoice_adjustments_sign";--> statement-breakpoint
+ALTER TABLE "refunds" ADD COLUMN "failed_at" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "invoice_adjustments" ADD CONSTRAINT "invoice_adjustments_sign" CHECK (("invoice_adjustments"."kind" IN ('CAPTURE', 'REFUND_REVERSAL') AND "invoice_adjustments"."amount" > 0) OR ("invoice_adjustments"."kind" = 'REFUND' AND "invoice_adjustments"."amount" < 0));

@@ -48,6 +48,7 @@ const environmentSchema = z.object({
   DEV_OPERATOR_TOKEN: booleanFlag,
   DEMO_SEED: booleanFlag,
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  DB_PREPARED_STATEMENTS: booleanFlag,
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(8),
   GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5000),
   METRICS_TOKEN: optionalString,
@@ -82,6 +83,8 @@ export type Config = Readonly<{
   /** Write the demo workspaces when `start`/`api` finds the database empty. */
   demoSeed: boolean;
   dbPoolSize: number;
+  /** Keep statements prepared per connection; off behind a transaction-mode connection pooler. */
+  dbPreparedStatements: boolean;
   graphqlMaxDepth: number;
   graphqlMaxCost: number;
   /** When set, GET /metrics wants `Authorization: Bearer <it>`; open otherwise (a private scrape port). */
@@ -133,6 +136,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     devOperatorToken: env.DEV_OPERATOR_TOKEN ?? env.DATABASE_URL === undefined,
     demoSeed: env.DEMO_SEED ?? true,
     dbPoolSize: env.DB_POOL_SIZE,
+    dbPreparedStatements: env.DB_PREPARED_STATEMENTS ?? true,
     graphqlMaxDepth: env.GRAPHQL_MAX_DEPTH,
     graphqlMaxCost: env.GRAPHQL_MAX_COST,
     metricsToken: env.METRICS_TOKEN,

@@ -57,7 +57,7 @@ export async function openDatabase(
     url = embedded.url;
     logger.info({ dataDir: path.resolve(config.dataDir), port: config.embeddedPostgresPort }, 'embedded postgres started');
   }
-  const database = connectDatabase(url, { max: config.dbPoolSize });
+  const database = connectDatabase(url, { max: config.dbPoolSize, prepare: config.dbPreparedStatements });
   return { database, url, embedded };
 }
 

@@ -4,6 +4,7 @@ import { invoiceAdjustments, invoices, paymentAttempts, refunds } from '../../sr
 import { useBillingService } from '../support/billing-fixture.js';
 import { makeInvoice } from '../support/factories.js';
 import { capture, refund, syntheticGateway } from '../support/payments.js';
+import { scrape } from '../support/prometheus.js';
 import { deliverEvent, newPayment, refundObject, stripeEvent, WEBHOOK_SECRET } from '../support/stripe-events.js';
 
 const billing = useBillingService({ BILLING_ROLLOUT_STAGE: 'GENERAL', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET });
@@ -39,6 +40,10 @@ describe('a refund made through our API that the processor later reports failed'
     expect(reversals).toHaveLength(1);
     // The attempt did succeed at the time; its record stays as it was, the reversal explains the rest.
     expect((await service.deps.db.select().from(paymentAttempts).where(eq(paymentAttempts.id, attempt.id)))[0]!.status).toBe('SUCCEEDED');
+
+    const metrics = await scrape(service.url);
+    expect(metrics.value('billing_refund_reversals_total', { currency: 'USD', reason: 'GOODWILL' })).toBe(1);
+    expect(metrics.value('billing_refund_reversal_amount_minor_total', { currency: 'USD', reason: 'GOODWILL' })).toBe(2_000);
 
     const again = await refund(service, token, { invoiceId: invoice.id, reason: 'GOODWILL' });
     expect(again.errors).toBeUndefined();

@@ -15,7 +15,8 @@ export type PaymentOutcome = 'succeeded' | 'declined' | 'unknown';
 
 /** Money that entered the ledger, or a gateway answer that did not move any. */
 export type PaymentMovement = {
-  kind: AttemptKind;
+  /** REFUND_REVERSAL: a recorded refund the processor reported failed, given back (always `succeeded`). */
+  kind: AttemptKind | 'REFUND_REVERSAL';
   currency: string;
   outcome: PaymentOutcome;
   /** Minor units; counted only for `succeeded`. */
@@ -49,6 +50,8 @@ export class Metrics {
   private readonly captureAmount: Counter<'currency'>;
   private readonly refunds: Counter<'currency' | 'outcome' | 'reason'>;
   private readonly refundAmount: Counter<'currency' | 'reason'>;
+  private readonly refundReversals: Counter<'currency' | 'reason'>;
+  private readonly refundReversalAmount: Counter<'currency' | 'reason'>;
   private readonly processorEvents: Counter<'provider' | 'type' | 'outcome'>;
   private readonly replayAttempts: Counter<'outcome'>;
   private readonly reconciliationRuns: Counter<'trigger' | 'status'>;
@@ -80,6 +83,18 @@ export class Metrics {
     this.refundAmount = new Counter({
       name: 'billing_refund_amount_minor_total',
       help: "Refunded money entered in the ledger, in the currency's minor unit.",
+      labelNames: ['currency', 'reason'],
+      registers,
+    });
+    this.refundReversals = new Counter({
+      name: 'billing_refund_reversals_total',
+      help: 'Recorded refunds the processor later reported failed, given back to the invoice by a reversal line.',
+      labelNames: ['currency', 'reason'],
+      registers,
+    });
+    this.refundReversalAmount = new Counter({
+      name: 'billing_refund_reversal_amount_minor_total',
+      help: "Refunded money given back by reversal lines, in the currency's minor unit.",
       labelNames: ['currency', 'reason'],
       registers,
     });
@@ -153,6 +168,11 @@ export class Metrics {
       return;
     }
     const reason = reasonLabel(movement.reason);
+    if (movement.kind === 'REFUND_REVERSAL') {
+      this.refundReversals.inc({ currency, reason });
+      this.refundReversalAmount.inc({ currency, reason }, movement.amount);
+      return;
+    }
     this.refunds.inc({ currency, outcome: movement.outcome, reason });
     if (movement.outcome === 'succeeded') this.refundAmount.inc({ currency, reason }, movement.amount);
   }

@@ -83,12 +83,16 @@ export async function applyRefundObject(context: ApplyContext, invoice: Invoice,
     known = recorded.refund;
   }
   if (failed) {
+    const before = current.amountRefunded;
     current = await reverseRefund(tx, current, known, {
       source: context.source,
       failedAt: fromUnixSeconds(refund.created),
       failureReason: refund.failure_reason ?? refund.status ?? null,
       processorEventId: context.processorEventId,
     });
+    if (current.amountRefunded < before) {
+      context.recorded?.push({ kind: 'REFUND_REVERSAL', currency: known.currency, outcome: 'succeeded', amount: known.amount, reason: known.reason });
+    }
   }
   return current;
 }

@@ -1,53 +1,27 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LoadResult, LoadSpec } from './http-load.js';
+import { localTarget, postJson } from './local-post.js';
 
 const spec = workerData as LoadSpec;
-const target = new URL('/graphql', spec.url);
-if (target.hostname !== '127.0.0.1' && target.hostname !== 'localhost') throw new Error(`refusing to load ${target.hostname}: local only`);
+const target = localTarget(spec.url, '/graphql');
 const agent = new Agent({ keepAlive: true, maxSockets: spec.clients });
 
 type Answer = { ok: true } | { ok: false; code: string };
 
-function post(body: string): Promise<Answer> {
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        agent,
-        host: target.hostname,
-        port: target.port,
-        path: target.pathname,
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-          authorization: `Bearer ${spec.token}`,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          try {
-            const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-              data?: { captureInvoice?: unknown } | null;
-              errors?: { extensions?: { code?: string } }[];
-            };
-            if (parsed.errors?.length) resolve({ ok: false, code: parsed.errors[0]?.extensions?.code ?? 'UNKNOWN' });
-            else if (parsed.data?.captureInvoice) resolve({ ok: true });
-            else resolve({ ok: false, code: `HTTP_${res.statusCode}` });
-          } catch {
-            resolve({ ok: false, code: `HTTP_${res.statusCode}_NOT_JSON` });
-          }
-        });
-        res.on('error', () => resolve({ ok: false, code: 'RESPONSE_ERROR' }));
-      },
-    );
-    req.on('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, code: error.code ?? 'REQUEST_ERROR' }));
-    req.end(body);
-  });
+async function post(body: string): Promise<Answer> {
+  const answer = await postJson(agent, target, body, { authorization: `Bearer ${spec.token}` });
+  if ('error' in answer) return { ok: false, code: answer.error };
+  try {
+    const parsed = JSON.parse(answer.body) as { data?: { captureInvoice?: unknown } | null; errors?: { extensions?: { code?: string } }[] };
+    if (parsed.errors?.length) return { ok: false, code: parsed.errors[0]?.extensions?.code ?? 'UNKNOWN' };
+    if (parsed.data?.captureInvoice) return { ok: true };
+    return { ok: false, code: `HTTP_${answer.status}` };
+  } catch {
+    return { ok: false, code: `HTTP_${answer.status}_NOT_JSON` };
+  }
 }
 
 async function main(): Promise<LoadResult> {

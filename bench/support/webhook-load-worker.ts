@@ -1,46 +1,27 @@
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
+import { localTarget, postJson } from './local-post.js';
 import { OTHER, type WebhookLoadResult, type WebhookLoadSpec } from './webhook-load.js';
 
 const spec = workerData as WebhookLoadSpec;
-const target = new URL(spec.path, spec.url);
-if (target.hostname !== '127.0.0.1' && target.hostname !== 'localhost') throw new Error(`refusing to load ${target.hostname}: local only`);
+const target = localTarget(spec.url, spec.path);
 const agent = new Agent({ keepAlive: true, maxSockets: spec.clients });
 const codes = new Map(spec.statuses.map((status, index) => [status, index + 1]));
 
 /** Resolves to an outcome code, or to an error label (anything but a 2xx with a known status). */
-function post(body: string, signature: string): Promise<number | string> {
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        agent,
-        host: target.hostname,
-        port: target.port,
-        path: target.pathname,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), [spec.signatureHeader]: signature },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          let status: unknown;
-          try {
-            status = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { status?: unknown }).status;
-          } catch {
-            status = undefined;
-          }
-          const ok = res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300;
-          const code = ok && typeof status === 'string' ? codes.get(status) : undefined;
-          resolve(code ?? `HTTP_${res.statusCode}${typeof status === 'string' ? ` ${status}` : ''}`);
-        });
-        res.on('error', () => resolve('RESPONSE_ERROR'));
-      },
-    );
-    req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'REQUEST_ERROR'));
-    req.end(body);
-  });
+async function post(body: string, signature: string): Promise<number | string> {
+  const answer = await postJson(agent, target, body, { [spec.signatureHeader]: signature });
+  if ('error' in answer) return answer.error;
+  let status: unknown;
+  try {
+    status = (JSON.parse(answer.body) as { status?: unknown }).status;
+  } catch {
+    status = undefined;
+  }
+  const ok = answer.status >= 200 && answer.status < 300;
+  const code = ok && typeof status === 'string' ? codes.get(status) : undefined;
+  return code ?? `HTTP_${answer.status}${typeof status === 'string' ? ` ${status}` : ''}`;
 }
 
 async function main(): Promise<WebhookLoadResult> {

@@ -1,3 +1,4 @@
+import { localTarget } from './local-post.js';
 import { runWorker } from './run-worker.js';
 
 /**
@@ -43,12 +44,9 @@ export type WebhookLoadResult = {
   stoppedBy: 'deadline' | 'maxRequests' | 'deliveries exhausted';
 };
 
-export function runWebhookLoad(spec: WebhookLoadSpec): Promise<WebhookLoadResult> {
-  const target = new URL(spec.path, spec.url);
-  if (target.hostname !== '127.0.0.1' && target.hostname !== 'localhost') {
-    return Promise.reject(new Error(`refusing to load ${target.hostname}: local only`));
-  }
-  if (spec.statuses.length >= OTHER) return Promise.reject(new Error('too many statuses'));
+export async function runWebhookLoad(spec: WebhookLoadSpec): Promise<WebhookLoadResult> {
+  localTarget(spec.url, spec.path); // refuses anything but this machine before a thread starts
+  if (spec.statuses.length >= OTHER) throw new Error('too many statuses');
   return runWorker<WebhookLoadResult>(new URL('./webhook-load-worker.js', import.meta.url), spec, spec.durationMs, 'webhook load');
 }
 

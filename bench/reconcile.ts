@@ -8,7 +8,7 @@ import { paymentAttempts, reconciliationRuns, type ReconciliationRun } from '../
 import type { Viewer } from '../src/domain/auth/viewer.js';
 import { authenticateToken, createApiToken } from '../src/domain/auth/tokens.js';
 import type { Deps } from '../src/domain/deps.js';
-import { SyntheticGateway } from '../src/domain/gateway/synthetic-gateway.js';
+import { SyntheticGateway } from '../src/adapters/synthetic/synthetic-gateway.js';
 import { captureInvoice } from '../src/domain/ledger/capture-invoice.js';
 import { hashRequest } from '../src/domain/ledger/payment-attempts.js';
 import { verifyLedger, type LedgerViolation } from '../src/domain/ledger/verify-ledger.js';

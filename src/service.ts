@@ -14,8 +14,9 @@ import { isDatabaseEmpty, seedDemoData } from './domain/seed/demo-seed.js';
 import { createApolloServer } from './graphql/apollo.js';
 import { buildGraphQLSchema } from './graphql/schema.js';
 import { createHttpApp, createOperationsApp } from './http/app.js';
-import { createGateway } from './domain/gateway/create-gateway.js';
-import { Metrics } from './domain/metrics/metrics.js';
+import { createGateway } from './adapters/create-gateway.js';
+import { PrometheusMetrics } from './adapters/metrics/prometheus-metrics.js';
+import { createHttpNotifier } from './adapters/notifications/http-notifier.js';
 import { createJobQueue, startBoss, stopBoss } from './jobs/boss.js';
 import { startWorkers } from './jobs/workers.js';
 import type { Logger } from './logger.js';
@@ -90,7 +91,8 @@ export async function startService(config: Config, logger: Logger, role: Role): 
       logger,
       gateway: createGateway(config.gateway),
       jobs: createJobQueue(boss),
-      metrics: new Metrics({ db: database.db, logger }),
+      metrics: new PrometheusMetrics({ db: database.db, logger }),
+      notifier: createHttpNotifier({ url: config.notificationUrl, secret: config.notificationSecret, logger }),
     };
     if (config.demoSeed && serves(role) && (await isDatabaseEmpty(database.db))) {
       const seeded = await seedDemoData(database.db);

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import type { BillingGatewayClient } from './gateway/billing-gateway-client.js';
 import type { JobQueue } from './jobs/queues.js';
 import type { Metrics } from './metrics/metrics.js';
+import type { Notifier } from './notifications/notifier.js';
 
 /** What domain functions need from the outside world, built once in main.ts. */
 export type Deps = {
@@ -13,4 +14,5 @@ export type Deps = {
   gateway: BillingGatewayClient;
   jobs: JobQueue;
   metrics: Metrics;
+  notifier: Notifier;
 };

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
-import { Metrics } from '../../src/domain/metrics/metrics.js';
+import { PrometheusMetrics as Metrics } from '../../src/adapters/metrics/prometheus-metrics.js';
 import { createLogger } from '../../src/logger.js';
 import { projectRoot } from '../../src/paths.js';
 

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { DATABASE_GAUGES_QUERY } from '../../src/domain/metrics/database-gauges.js';
-import { Metrics } from '../../src/domain/metrics/metrics.js';
+import { PrometheusMetrics as Metrics } from '../../src/adapters/metrics/prometheus-metrics.js';
 import { connectTo, createTestDatabase, type TestDatabase } from '../support/database.js';
 import { parseScrape } from '../support/prometheus.js';
 

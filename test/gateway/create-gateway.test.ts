@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createGateway } from '../../src/domain/gateway/create-gateway.js';
+import { createGateway } from '../../src/adapters/create-gateway.js';
 import { startFakeStripe, type FakeStripe } from '../support/fake-stripe/server.js';
 import { captureRequest } from './requests.js';
 

@@ -5,7 +5,7 @@ import {
   GatewayUnavailableError,
   REFUND_REASONS,
 } from '../../src/domain/gateway/billing-gateway-client.js';
-import { StripeGateway, type StripeGatewayOptions } from '../../src/domain/gateway/stripe-gateway.js';
+import { StripeGateway, type StripeGatewayOptions } from '../../src/adapters/stripe/stripe-gateway.js';
 import { startFakeStripe, type FakeStripe } from '../support/fake-stripe/server.js';
 import { captureRequest, refundRequest } from './requests.js';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { GatewayDeclinedError, GatewayUnavailableError } from '../../src/domain/gateway/billing-gateway-client.js';
-import { SyntheticGateway, type SyntheticGatewayOptions } from '../../src/domain/gateway/synthetic-gateway.js';
+import { SyntheticGateway, type SyntheticGatewayOptions } from '../../src/adapters/synthetic/synthetic-gateway.js';
 import { captureRequest, refundRequest } from './requests.js';
 
 const HOUR = 3_600_000;

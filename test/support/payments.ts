@@ -1,4 +1,4 @@
-import type { SyntheticGateway } from '../../src/domain/gateway/synthetic-gateway.js';
+import type { SyntheticGateway } from '../../src/adapters/synthetic/synthetic-gateway.js';
 import { graphql, type GraphQLResponse } from './graphql.js';
 import type { TestService } from './service.js';
 

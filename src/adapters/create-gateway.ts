@@ -1,7 +1,7 @@
-import { ConfigError, type Config } from '../../config.js';
-import type { BillingGatewayClient } from './billing-gateway-client.js';
-import { StripeGateway } from './stripe-gateway.js';
-import { SyntheticGateway } from './synthetic-gateway.js';
+import { ConfigError, type Config } from '../config.js';
+import type { BillingGatewayClient } from '../domain/gateway/billing-gateway-client.js';
+import { StripeGateway } from './stripe/stripe-gateway.js';
+import { SyntheticGateway } from './synthetic/synthetic-gateway.js';
 
 /** The gateway the configuration asks for; nothing connects until the first call. */
 export function createGateway(config: Config['gateway']): BillingGatewayClient {

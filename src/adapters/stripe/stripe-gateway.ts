@@ -10,7 +10,7 @@ import {
   type RefundRequest,
   type RefundResult,
   type SettlementRecord,
-} from './billing-gateway-client.js';
+} from '../../domain/gateway/billing-gateway-client.js';
 import { isResourceMissing, toGatewayError } from './stripe-errors.js';
 
 export type StripeGatewayOptions = {

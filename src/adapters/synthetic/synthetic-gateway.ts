@@ -10,7 +10,7 @@ import {
   type RefundRequest,
   type RefundResult,
   type SettlementRecord,
-} from './billing-gateway-client.js';
+} from '../../domain/gateway/billing-gateway-client.js';
 import { syntheticId } from './synthetic-ids.js';
 import { SyntheticFailurePlan, type SyntheticFailure, type SyntheticOperation } from './synthetic-failures.js';
 

@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { GatewayConfigurationError, GatewayDeclinedError, GatewayUnavailableError } from './billing-gateway-client.js';
+import { GatewayConfigurationError, GatewayDeclinedError, GatewayUnavailableError } from '../../domain/gateway/billing-gateway-client.js';
 
 /**
  * Translates what the Stripe SDK throws into the facade's two outcomes. The test is "could Stripe have

@@ -1,16 +1,22 @@
 /**
- * The payment-gateway facade. Capture and refund requests carry an idempotency key (the payment
- * attempt's id): sending the same request again with the same key must return the first result and
- * never move money twice. That is also how reconciliation settles an attempt whose answer was lost.
+ * The payment-gateway facade. The processor is the source of truth for money that moved there; this
+ * interface is how the domain moves money and how it asks what moved.
  *
- * Outcomes:
- * - a result with `status: 'succeeded'` (or `'pending'` for a refund the processor has not finished);
- * - `GatewayDeclinedError` when the processor refused (card declined, nothing left to capture…);
- * - `GatewayUnavailableError` when the outcome is unknown (timeout, network, 5xx): the caller keeps
- *   the attempt pending and reconciliation asks again later.
+ * Money-moving calls (`capture`, `refund`) carry an idempotency key, the payment attempt's id, which
+ * also travels in the processor object's metadata. The domain re-sends a request only while the
+ * processor surely still holds its key (Stripe keeps keys about 24 hours; `GATEWAY_RESEND_WINDOW_SECONDS`
+ * is well under that); after it, the outcome is looked up with `getPayment`, never re-sent.
+ *
+ * Outcomes of a money-moving call:
+ * - a result (`succeeded`, or `pending` for a refund the processor has not finished);
+ * - `GatewayDeclinedError` when the processor refused (card declined, nothing left to capture…). After
+ *   an unknown outcome a decline may only mean "already done": the domain reads the payment first;
+ * - `GatewayUnavailableError` when the outcome is unknown (timeout, network, 5xx, a concurrent request
+ *   with the same key): the attempt stays unsettled and its settle job looks it up later.
  */
 
 export type CaptureRequest = {
+  /** The payment attempt's id: the idempotency key, and in metadata so that a lookup finds the capture. */
   idempotencyKey: string;
   invoiceId: string;
   /** The invoice's payment intent, when it has one; the synthetic gateway makes one up otherwise. */
@@ -26,8 +32,11 @@ export type CaptureResult = {
   paymentIntentId: string;
   /** The processor's id for the captured payment (Stripe: the latest charge `ch_…`). */
   chargeId: string;
-  /** What this request captured (not the payment intent's running total). */
+  /** What this request captured (not the payment's running total). */
   amountCaptured: number;
+  /** The processor's running total for the payment after this capture: the ledger records up to it. */
+  capturedTotal: number;
+  /** When the processor captured (Stripe: the capture's balance transaction). */
   capturedAt: Date;
   /** Set when the processor reports the funds as settled already. */
   settledAt: Date | null;
@@ -37,6 +46,7 @@ export const REFUND_REASONS = ['DUPLICATE', 'FRAUDULENT', 'REQUESTED_BY_CUSTOMER
 export type RefundReason = (typeof REFUND_REASONS)[number];
 
 export type RefundRequest = {
+  /** The payment attempt's id: the idempotency key, and `payment_attempt_id` in the refund's metadata. */
   idempotencyKey: string;
   invoiceId: string;
   paymentIntentId: string;
@@ -45,20 +55,42 @@ export type RefundRequest = {
   reason: RefundReason;
 };
 
-export type RefundResult = {
-  status: 'succeeded' | 'pending';
-  refundId: string;
+/** A refund as the processor holds it, whoever made it (this service, its dashboard, another system). */
+export type ProcessorRefund = {
+  id: string;
+  paymentIntentId: string;
+  chargeId: string | null;
   amount: number;
+  /** ISO 4217, upper case. */
+  currency: string;
+  status: 'succeeded' | 'pending' | 'failed' | 'canceled';
+  /** Our payment attempt's id (metadata `payment_attempt_id`) when this service made the refund. */
+  attemptId: string | null;
+  /** Our reason code (metadata `reason_code`) when we made it, else the processor's reason mapped, else OTHER. */
+  reason: RefundReason;
+  failureReason: string | null;
   createdAt: Date;
 };
+
+export type RefundResult = ProcessorRefund & { status: 'succeeded' | 'pending' };
 
 export type PaymentState = {
   paymentIntentId: string;
   status: 'requires_capture' | 'succeeded' | 'canceled' | 'processing' | 'failed';
-  chargeId: string | null;
-  amountCaptured: number;
-  amountRefunded: number;
+  /** ISO 4217, upper case. */
   currency: string;
+  /** The invoice id in the payment's metadata, when it has one. */
+  invoiceId: string | null;
+  chargeId: string | null;
+  /** What the processor has captured for the payment so far. */
+  amountCaptured: number;
+  /** When the processor last captured on it; null when nothing is captured. */
+  capturedAt: Date | null;
+  /** The payment attempt ids of the captures that moved money on it (Stripe: the capture's metadata). */
+  captureAttemptIds: string[];
+  /** Every refund of the payment, in any status, oldest first. */
+  refunds: ProcessorRefund[];
+  /** When the latest capture's funds settled; null while they have not. */
   settledAt: Date | null;
 };
 
@@ -79,8 +111,14 @@ export interface BillingGatewayClient {
   readonly name: 'synthetic' | 'stripe';
   capture(request: CaptureRequest): Promise<CaptureResult>;
   refund(request: RefundRequest): Promise<RefundResult>;
-  /** The processor's view of one payment; null when it does not know the payment intent. */
+  /** The processor's view of one payment, refunds included; null when it does not know the payment intent. */
   getPayment(paymentIntentId: string): Promise<PaymentState | null>;
+  /**
+   * The payment intents on which money moved (captures, refunds, refund failures) or which were created
+   * at or after `since`, each once. Its cost grows with the activity since then, not with the account's
+   * size (Stripe: the list endpoints filtered by `created`, paginated).
+   */
+  listActivity(since: Date): Promise<string[]>;
   /** Settlement lines for these payment intents (reconciliation asks in batches). */
   listSettlements(paymentIntentIds: readonly string[]): Promise<SettlementRecord[]>;
 }

@@ -30,7 +30,10 @@ const environmentSchema = z.object({
   PUBLIC_URL: optionalString.pipe(z.url().optional()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BILLING_ROLLOUT_STAGE: z.enum(rolloutStages).default('PILOT'),
-  BILLING_GATEWAY: z.enum(['synthetic', 'stripe']).default('synthetic'),
+  BILLING_GATEWAY: z.enum(['synthetic', 'stripe']).optional(),
+  GATEWAY_TIMEOUT_MS: z.coerce.number().int().min(1000).max(120_000).default(20_000),
+  // Stripe keeps idempotency keys about 24 hours: re-sending is safe only well inside that.
+  GATEWAY_RESEND_WINDOW_SECONDS: z.coerce.number().int().min(0).max(12 * 3600).default(3600),
   SYNTHETIC_SETTLEMENT_DELAY_MS: z.coerce.number().int().min(0).default(0),
   STRIPE_SECRET_KEY: optionalString,
   STRIPE_WEBHOOK_SECRET: optionalString,
@@ -70,7 +73,12 @@ export type Config = Readonly<{
     stripeApiHost: string | undefined;
     stripeApiPort: number | undefined;
     stripeApiProtocol: 'http' | 'https';
+    /** Per processor call; past it the outcome is unknown and the attempt is settled by asking. */
+    timeoutMs: number;
   }>;
+  gatewayTimeoutMs: number;
+  /** How long after its first send a money-moving request may be sent again with its key; after it, only looked up. */
+  gatewayResendWindowSeconds: number;
   /** Every secret accepted for webhook signatures: more than one during a secret rotation. */
   stripeWebhookSecrets: readonly string[];
   replayMaxAttempts: number;
@@ -80,7 +88,7 @@ export type Config = Readonly<{
   notificationSecret: string | undefined;
   /** Mint and print an operator token at start-up; on by default only with the embedded Postgres. */
   devOperatorToken: boolean;
-  /** Write the demo workspaces when `start`/`api` finds the database empty. */
+  /** Write the demo workspaces when `start`/`api` finds the database empty; on by default only with the embedded Postgres. */
   demoSeed: boolean;
   dbPoolSize: number;
   /** Keep statements prepared per connection; off behind a transaction-mode connection pooler. */
@@ -102,7 +110,12 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const env = parsed.data;
-  if (env.BILLING_GATEWAY === 'stripe' && !env.STRIPE_SECRET_KEY) {
+  // Outside development (a real database) nobody should move money through a gateway they did not name.
+  if (env.DATABASE_URL !== undefined && env.BILLING_GATEWAY === undefined) {
+    throw new ConfigError('Invalid configuration:\n  BILLING_GATEWAY: required when DATABASE_URL is set (synthetic or stripe)');
+  }
+  const gateway = env.BILLING_GATEWAY ?? 'synthetic';
+  if (gateway === 'stripe' && !env.STRIPE_SECRET_KEY) {
     throw new ConfigError('Invalid configuration:\n  STRIPE_SECRET_KEY: required when BILLING_GATEWAY=stripe');
   }
   const stripeWebhookSecrets = (env.STRIPE_WEBHOOK_SECRET ?? '')
@@ -120,13 +133,16 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     logLevel: env.LOG_LEVEL,
     rolloutStage: env.BILLING_ROLLOUT_STAGE,
     gateway: Object.freeze({
-      kind: env.BILLING_GATEWAY,
+      kind: gateway,
       syntheticSettlementDelayMs: env.SYNTHETIC_SETTLEMENT_DELAY_MS,
       stripeSecretKey: env.STRIPE_SECRET_KEY,
       stripeApiHost: env.STRIPE_API_HOST,
       stripeApiPort: env.STRIPE_API_PORT,
       stripeApiProtocol: env.STRIPE_API_PROTOCOL,
+      timeoutMs: env.GATEWAY_TIMEOUT_MS,
     }),
+    gatewayTimeoutMs: env.GATEWAY_TIMEOUT_MS,
+    gatewayResendWindowSeconds: env.GATEWAY_RESEND_WINDOW_SECONDS,
     stripeWebhookSecrets: Object.freeze(stripeWebhookSecrets),
     replayMaxAttempts: env.REPLAY_MAX_ATTEMPTS,
     reconciliationCron: env.RECONCILIATION_CRON,
@@ -134,7 +150,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     notificationUrl: env.NOTIFICATION_URL,
     notificationSecret: env.NOTIFICATION_SECRET,
     devOperatorToken: env.DEV_OPERATOR_TOKEN ?? env.DATABASE_URL === undefined,
-    demoSeed: env.DEMO_SEED ?? true,
+    demoSeed: env.DEMO_SEED ?? env.DATABASE_URL === undefined,
     dbPoolSize: env.DB_POOL_SIZE,
     dbPreparedStatements: env.DB_PREPARED_STATEMENTS ?? true,
     graphqlMaxDepth: env.GRAPHQL_MAX_DEPTH,

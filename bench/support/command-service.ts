@@ -12,6 +12,7 @@ import { startService, type RunningService } from '../../src/service.js';
 export async function startBenchCommand(databaseUrl: string, environment: Record<string, string> = {}): Promise<RunningService> {
   const config = loadConfig({
     DATABASE_URL: databaseUrl,
+    BILLING_GATEWAY: 'synthetic',
     LOG_LEVEL: 'silent',
     BILLING_ROLLOUT_STAGE: 'GENERAL',
     DEMO_SEED: 'false',

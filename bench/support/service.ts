@@ -12,6 +12,7 @@ export async function startBenchService(
 ): Promise<RunningService & { url: string }> {
   const config = loadConfig({
     DATABASE_URL: databaseUrl,
+    BILLING_GATEWAY: 'synthetic',
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'silent',

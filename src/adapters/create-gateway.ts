@@ -16,6 +16,7 @@ export function createGateway(config: Config['gateway']): BillingGatewayClient {
         host: config.stripeApiHost,
         port: config.stripeApiPort,
         protocol: config.stripeApiProtocol,
+        timeoutMs: config.timeoutMs,
       });
   }
 }

@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import { reservedAmounts, type Reserved } from '../domain/ledger/balance.js';
 import type {
   Invoice,
   InvoiceAdjustment,
@@ -29,6 +30,8 @@ export type Loaders = {
   refunds: DataLoader<string, Refund[]>;
   paymentAttempts: DataLoader<string, PaymentAttempt[]>;
   processorEvents: DataLoader<string, ProcessorEvent[]>;
+  /** Money reserved by attempts in flight, per invoice. */
+  reserved: DataLoader<string, Reserved | undefined>;
 };
 
 export type GraphQLContext = {
@@ -52,6 +55,10 @@ export function createLoaders(deps: Deps, viewer: Viewer | null): Loaders {
     refunds: new DataLoader((ids) => refundsFor(db, ids)),
     paymentAttempts: new DataLoader((ids) => paymentAttemptsFor(db, ids)),
     processorEvents: new DataLoader((ids) => processorEventsFor(db, ids)),
+    reserved: new DataLoader(async (ids) => {
+      const reserved = await reservedAmounts(db, ids);
+      return ids.map((id) => reserved.get(id));
+    }),
   };
 }
 

@@ -1,10 +1,12 @@
-import express, { Router } from 'express';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Deps } from '../domain/deps.js';
+import type { AttemptResult } from '../domain/ledger/attempt-result.js';
+import { invoiceAmountRemaining } from '../domain/ledger/balance.js';
 import { captureInvoice } from '../domain/ledger/capture-invoice.js';
-import type { AttemptResult } from '../domain/ledger/payment-attempts.js';
 import { refundInvoice } from '../domain/ledger/refund-invoice.js';
 import { requireBearerToken, viewerOf } from './authenticate.js';
+import { attemptResultJson } from './billing-json.js';
 import { mountReplayRoutes } from './replay-routes.js';
 
 /**
@@ -26,19 +28,35 @@ export function billingRoutes(deps: Deps): Router {
   return router;
 }
 
+/**
+ * Money moves only when asked: the money routes take `application/json` only (415 otherwise), and a
+ * body that is missing or not a JSON object is refused — it never means "capture everything".
+ */
+function requireJsonObject(req: Request, res: Response, next: NextFunction): void {
+  if (!req.is('application/json')) {
+    res.status(415).json({ error: { code: 'BAD_USER_INPUT', message: 'Send the request body as application/json' } });
+    return;
+  }
+  if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
+    res.status(400).json({ error: { code: 'BAD_USER_INPUT', message: 'The request body must be a JSON object' } });
+    return;
+  }
+  next();
+}
+
 function mountPaymentRoutes(router: Router, deps: Deps): void {
-  router.post('/invoices/:invoiceId/capture', async (req, res) => {
-    const body = captureBody.parse(req.body ?? {});
+  router.post('/invoices/:invoiceId/capture', requireJsonObject, async (req, res) => {
+    const body = captureBody.parse(req.body);
     const result = await captureInvoice(deps, viewerOf(res), {
       invoiceId: invoiceId.parse(req.params.invoiceId),
       amount: body.amount,
       idempotencyKey: req.get('idempotency-key') ?? body.idempotencyKey,
     });
-    res.json(toJson(result));
+    res.json(await toJson(deps, result));
   });
 
-  router.post('/invoices/:invoiceId/refund', async (req, res) => {
-    const body = refundBody.parse(req.body ?? {});
+  router.post('/invoices/:invoiceId/refund', requireJsonObject, async (req, res) => {
+    const body = refundBody.parse(req.body);
     const result = await refundInvoice(deps, viewerOf(res), {
       invoiceId: invoiceId.parse(req.params.invoiceId),
       amount: body.amount,
@@ -46,16 +64,10 @@ function mountPaymentRoutes(router: Router, deps: Deps): void {
       note: body.note,
       idempotencyKey: req.get('idempotency-key') ?? body.idempotencyKey,
     });
-    res.json(toJson(result));
+    res.json(await toJson(deps, result));
   });
 }
 
-function toJson(result: AttemptResult) {
-  const { invoice } = result;
-  return {
-    invoice: { ...invoice, amountRemaining: invoice.amountDue - invoice.amountCaptured },
-    attempt: result.attempt,
-    adjustment: result.adjustment,
-    ...(result.refund ? { refund: result.refund } : {}),
-  };
+async function toJson(deps: Deps, result: AttemptResult) {
+  return attemptResultJson(result, await invoiceAmountRemaining(deps.db, result.invoice));
 }

@@ -9,6 +9,8 @@ const QUEUE_POLICIES: Record<QueueName, Omit<PgBoss.Queue, 'name'>> = {
   'capture-notification': { retryLimit: 12, retryDelay: 5, retryBackoff: true },
   'processor-event-replay': { retryLimit: 0 },
   reconciliation: { retryLimit: 0, policy: 'singleton' },
+  // A processor that does not answer is asked again, backing off from 30 s to hours; reconciliation asks after that.
+  'settle-attempt': { retryLimit: 12, retryDelay: 30, retryBackoff: true, expireInSeconds: 300 },
 };
 
 export type BossRole = { supervise: boolean; schedule: boolean };
@@ -74,7 +76,8 @@ export function createJobQueue(boss: PgBoss): JobQueue {
       return boss.send(name, payload, {
         db,
         ...(options.singletonKey ? { singletonKey: options.singletonKey } : {}),
-        ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
+        // As an ISO time: pg-boss's seconds form does not survive the parameter types of the caller's connection.
+        ...(options.startAfterSeconds ? { startAfter: new Date(Date.now() + options.startAfterSeconds * 1000).toISOString() } : {}),
       });
     },
   };

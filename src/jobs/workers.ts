@@ -4,6 +4,7 @@ import type { QueueName, QueuePayloads } from '../domain/jobs/queues.js';
 import { captureNotificationHandler } from './handlers/capture-notification.js';
 import { processorEventReplayHandler } from './handlers/processor-event-replay.js';
 import { reconciliationHandler } from './handlers/reconciliation.js';
+import { settleAttemptHandler } from './handlers/settle-attempt.js';
 
 type JobHandler<N extends QueueName> = (job: PgBoss.Job<QueuePayloads[N]>) => Promise<void>;
 
@@ -16,6 +17,7 @@ const WORKING: { [N in QueueName]: { loops: number; batchSize: number; pollingIn
   'capture-notification': { loops: 2, batchSize: 50, pollingIntervalSeconds: 0.5, handler: captureNotificationHandler },
   'processor-event-replay': { loops: 1, batchSize: 10, pollingIntervalSeconds: 1, handler: processorEventReplayHandler },
   reconciliation: { loops: 1, batchSize: 1, pollingIntervalSeconds: 2, handler: reconciliationHandler },
+  'settle-attempt': { loops: 1, batchSize: 20, pollingIntervalSeconds: 1, handler: settleAttemptHandler },
 };
 
 /**

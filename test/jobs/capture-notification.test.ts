@@ -119,7 +119,7 @@ describe('capture notifications', () => {
       invoices.push(invoice);
     }
     refuseOnce.add(invoices[1]!.id);
-    const config = loadConfig({ DATABASE_URL: api.database.url, PORT: '0', LOG_LEVEL: 'silent', DEMO_SEED: 'false', NOTIFICATION_URL: notificationUrl });
+    const config = loadConfig({ DATABASE_URL: api.database.url, PORT: '0', LOG_LEVEL: 'silent', DEMO_SEED: 'false', BILLING_GATEWAY: 'synthetic', NOTIFICATION_URL: notificationUrl });
     const worker = await startService(config, createLogger('silent'), 'worker');
     try {
       const jobsOf = (invoiceId: string) =>

@@ -2,7 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { useBillingService } from '../support/billing-fixture.js';
 import { invoices, invoiceTimelineEvents, paymentAttempts, reconciliationMismatches } from '../../src/db/schema/index.js';
-import { hashRequest } from '../../src/domain/ledger/payment-attempts.js';
+import { hashRequest } from '../../src/domain/ledger/idempotency.js';
 import { runReconciliation } from '../../src/domain/reconciliation/reconcile.js';
 import { makeInvoice } from '../support/factories.js';
 import { expectLedgerConsistent } from '../support/ledger.js';
@@ -44,7 +44,7 @@ describe('reconciliation finds and fixes drift in one run, and a second run chan
     const crashed = await makeInvoice(db(), billing.workspaceId, { amountDue: 1_300 });
     const [pending] = await db()
       .insert(paymentAttempts)
-      .values({ invoiceId: crashed.id, kind: 'CAPTURE', amount: 1_300, currency: 'USD', idempotencyKey: 'crash-1', requestHash: hashRequest({ crash: 1 }), metadata: { finalCapture: true } })
+      .values({ invoiceId: crashed.id, workspaceId: billing.workspaceId, kind: 'CAPTURE', amount: 1_300, currency: 'USD', idempotencyKey: 'crash-1', requestHash: hashRequest({ crash: 1 }), metadata: { finalCapture: true } })
       .returning();
     await gateway.capture({ idempotencyKey: pending!.id, invoiceId: crashed.id, paymentIntentId: crashed.paymentIntentId, amount: 1_300, currency: 'USD', finalCapture: true });
 

@@ -19,6 +19,7 @@ export async function startTestService(environment: Record<string, string> = {},
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DEV_OPERATOR_TOKEN: 'false',
     DEMO_SEED: 'false',
+    BILLING_GATEWAY: 'synthetic',
     // Once a year: no scheduled run fires in the middle of a test (tests that want one say so).
     RECONCILIATION_CRON: '0 3 1 1 *',
     ...environment,

@@ -52,7 +52,7 @@ describe('a replay worker killed mid-replay', () => {
     expect(accepted.status).toBe(202);
 
     const worker = spawn(process.execPath, [path.join(projectRoot(), 'dist/src/main.js'), 'worker'], {
-      env: { PATH: process.env.PATH, DATABASE_URL: service.database.url, PORT: '0', LOG_LEVEL: 'warn', DEMO_SEED: 'false' },
+      env: { PATH: process.env.PATH, DATABASE_URL: service.database.url, PORT: '0', LOG_LEVEL: 'warn', DEMO_SEED: 'false', BILLING_GATEWAY: 'synthetic' },
       stdio: 'ignore',
     });
     const waitingOnLock = async () =>

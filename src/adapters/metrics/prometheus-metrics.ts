@@ -157,7 +157,10 @@ export class PrometheusMetrics implements Metrics {
     if (movement.outcome === 'succeeded') this.refundAmount.inc({ currency, reason }, movement.amount);
   }
 
-  /** A payment attempt that has just reached the status it carries (PENDING counts nothing). */
+  /**
+   * A payment attempt that has just ended declined or unknown. Succeeded ones count nothing here: the
+   * money they moved is counted once, by `recordPayment`, when its ledger line is written.
+   */
   recordAttempt(attempt: PaymentAttempt): void {
     const outcome = attemptOutcome(attempt);
     if (!outcome) return;
@@ -242,12 +245,11 @@ function sharedPerScrape<T>(read: () => Promise<T>): () => Promise<T> {
 
 function attemptOutcome(attempt: PaymentAttempt): PaymentOutcome | undefined {
   switch (attempt.status) {
-    case 'SUCCEEDED':
-      return 'succeeded';
     case 'FAILED':
       return 'declined';
     case 'UNKNOWN':
       return 'unknown';
+    case 'SUCCEEDED':
     case 'PENDING':
       return undefined;
   }

@@ -32,6 +32,12 @@ export const invoiceAdjustments = pgTable(
     processorEventId: uuid('processor_event_id').references(() => processorEvents.id),
     /** The processor object this line accounts for (charge or refund id), when known. */
     processorObjectId: text('processor_object_id'),
+    /**
+     * The processor movement this line mirrors, unique per invoice, so no movement is counted twice by
+     * construction: `<charge>:captured:<running total>` for the capture that brought the payment's
+     * captured total there, `<refund id>` for a refund, `<refund id>:failed` for its reversal.
+     */
+    processorMovementId: text('processor_movement_id'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
@@ -44,6 +50,7 @@ export const invoiceAdjustments = pgTable(
     index('invoice_adjustments_created_idx').on(table.createdAt),
     // One ledger line per payment attempt: a retried finish step cannot write twice.
     unique('invoice_adjustments_attempt_unique').on(table.paymentAttemptId),
+    unique('invoice_adjustments_movement_unique').on(table.invoiceId, table.processorMovementId),
   ],
 );
 

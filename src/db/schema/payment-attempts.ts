@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { bigint, check, index, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { invoices } from './invoices.js';
+import { workspaces } from './workspaces.js';
 
 export const ATTEMPT_KINDS = ['CAPTURE', 'REFUND'] as const;
 export type AttemptKind = (typeof ATTEMPT_KINDS)[number];
@@ -15,6 +16,10 @@ export const paymentAttempts = pgTable(
     invoiceId: uuid('invoice_id')
       .notNull()
       .references(() => invoices.id),
+    /** Idempotency keys are scoped per workspace, as Stripe scopes them per account. */
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
     kind: text('kind', { enum: ATTEMPT_KINDS }).notNull(),
     status: text('status', { enum: ATTEMPT_STATUSES }).notNull().default('PENDING'),
     amount: bigint('amount', { mode: 'number' }).notNull(),
@@ -36,7 +41,7 @@ export const paymentAttempts = pgTable(
     metadata: jsonb('metadata').$type<Record<string, unknown>>(),
   },
   (table) => [
-    unique('payment_attempts_idempotency_unique').on(table.invoiceId, table.kind, table.idempotencyKey),
+    unique('payment_attempts_workspace_key_unique').on(table.workspaceId, table.idempotencyKey),
     check('payment_attempts_amount_positive', sql`${table.amount} > 0`),
     index('payment_attempts_invoice_idx').on(table.invoiceId, table.createdAt),
     // Reconciliation visits only attempts still pending; healthy history costs nothing.

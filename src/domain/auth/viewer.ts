@@ -17,6 +17,9 @@ export function workspaceScope(viewer: Viewer): string | undefined {
   return viewer.role === 'SERVICE' ? viewer.workspaceId : undefined;
 }
 
+/** Raw processor payloads carry other parties' data (cards, customers): operators only. */
+export const canSeeRawPayloads = (viewer: Viewer | null): boolean => viewer?.role === 'OPERATOR';
+
 export function requireOperator(viewer: Viewer, action: string): void {
   if (viewer.role !== 'OPERATOR') {
     throw new DomainError('FORBIDDEN', `Only operator tokens may ${action}`);

@@ -5,10 +5,12 @@ export type QueuePayloads = {
   'capture-notification': { invoiceId: string; adjustmentId: string };
   'processor-event-replay': { processorEventId: string };
   reconciliation: { trigger: 'SCHEDULE' | 'OPERATOR' | 'COMMAND' };
+  /** Asks the processor what became of a payment attempt whose answer may never arrive. */
+  'settle-attempt': { attemptId: string };
 };
 
 export type QueueName = keyof QueuePayloads;
-export const QUEUE_NAMES: readonly QueueName[] = ['capture-notification', 'processor-event-replay', 'reconciliation'];
+export const QUEUE_NAMES: readonly QueueName[] = ['capture-notification', 'processor-event-replay', 'reconciliation', 'settle-attempt'];
 
 export type EnqueueOptions = { singletonKey?: string; startAfterSeconds?: number };
 

@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { DomainError } from '../../errors.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { Deps } from '../deps.js';
+import type { AttemptResult } from './attempt-result.js';
+import { reservedAmount } from './balance.js';
+import { hashRequest, parseIdempotencyKey } from './idempotency.js';
 import { parseAmount } from './money.js';
-import { hashRequest, parseIdempotencyKey, reservedAmount, type AttemptResult } from './payment-attempts.js';
-import { runAttempt } from './run-attempt.js';
+import { performAttempt } from './perform-attempt.js';
+import { reserveAttempt } from './reserve-attempt.js';
 
 export type CaptureInvoiceInput = {
   invoiceId: string;
@@ -22,9 +25,13 @@ export async function captureInvoice(deps: Deps, viewer: Viewer, input: CaptureI
   const idempotencyKey = parseIdempotencyKey(input.idempotencyKey) ?? randomUUID();
   const requestHash = hashRequest({ operation: 'capture', invoiceId: input.invoiceId, amount });
 
-  return runAttempt(deps, viewer, { invoiceId: input.invoiceId, kind: 'CAPTURE', idempotencyKey, requestHash }, async (tx, invoice) => {
+  const reservation = await reserveAttempt(deps, viewer, { invoiceId: input.invoiceId, kind: 'CAPTURE', idempotencyKey, requestHash }, async (tx, invoice) => {
     if (!CAPTURABLE.has(invoice.status)) {
       throw new DomainError('INVOICE_NOT_CAPTURABLE', `Invoice is ${invoice.status} and cannot be captured`, { status: invoice.status });
+    }
+    // Only an authorised payment can be captured, and a lookup must be able to find what a capture did.
+    if (!invoice.paymentIntentId) {
+      throw new DomainError('INVOICE_NOT_CAPTURABLE', 'Invoice has no payment intent to capture', { status: invoice.status });
     }
     // Money reserved by captures still in flight counts as taken: no amount is ever captured twice.
     const remaining = invoice.amountDue - invoice.amountCaptured - (await reservedAmount(tx, invoice.id, 'CAPTURE'));
@@ -38,4 +45,5 @@ export async function captureInvoice(deps: Deps, viewer: Viewer, input: CaptureI
     // Stripe needs to know whether more partial captures may follow.
     return { amount: toCapture, metadata: { finalCapture: toCapture === remaining } };
   });
+  return performAttempt(deps, reservation);
 }

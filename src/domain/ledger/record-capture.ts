@@ -1,65 +1,101 @@
-import { eq, sql } from 'drizzle-orm';
-import type { Tx } from '../../db/client.js';
+import { eq } from 'drizzle-orm';
 import { invoiceAdjustments, invoices, type Invoice, type InvoiceAdjustment, type Source } from '../../db/schema/index.js';
-import type { JobQueue } from '../jobs/queues.js';
 import { adjustmentTimelineEntry } from './adjustment-timeline.js';
+import { assertCurrency, ProcessorMoneyError, type MoneyContext } from './money-context.js';
 import { appendTimelineEvents } from './timeline.js';
 
-export type CaptureFacts = {
-  amount: number;
-  source: Source;
-  /** Null keeps what the invoice has: a webhook may know less than a live capture. */
-  paymentIntentId: string | null;
+/** What the processor says it has captured for a payment, from any source (API answer, webhook, lookup). */
+export type CapturedTotal = {
+  paymentIntentId: string;
   chargeId: string | null;
-  capturedAt: Date;
-  settledAt: Date | null;
+  /** The processor's running total for the payment: captures only ever raise it. */
+  capturedTotal: number;
+  currency: string;
+  /**
+   * When the processor captured, or a lower bound of it; null when the total is only implied (by a
+   * refund). The invoice keeps the latest time it was told, so every delivery order ends the same.
+   */
+  capturedAt: Date | null;
+  settledAt?: Date | null;
+  /** Our attempt whose answer this is, so its line leads back to it. */
   paymentAttemptId?: string | null;
-  processorEventId?: string | null;
 };
 
 /**
- * The one way money is recorded as captured: a ledger line, the invoice totals and processor ids,
- * the timeline, and the capture notification — all in the caller's transaction, which must hold
- * the invoice's row lock. Live captures, webhooks, replays and reconciliation all come through here.
+ * The one way captured money enters the ledger. The ledger's captured total is the highest total the
+ * processor has reported: what is missing below it is one ledger line whose movement id names the
+ * total it reaches (`<charge>:captured:<total>`, unique per invoice), so no processor movement is
+ * counted twice — whichever of the API answer, a webhook, a lookup or reconciliation tells it first,
+ * and in any order. Money in flight through our own attempts is not subtracted: the processor's
+ * word is the truth, and an attempt that settles later finds its money already recorded.
  */
-export async function recordCapture(
-  tx: Tx,
-  jobs: JobQueue,
+export async function recordCapturedTotal(
+  context: MoneyContext,
   invoice: Invoice,
-  facts: CaptureFacts,
-): Promise<{ invoice: Invoice; adjustment: InvoiceAdjustment }> {
-  const [adjustment] = await tx
+  total: CapturedTotal,
+): Promise<{ invoice: Invoice; adjustment: InvoiceAdjustment | null }> {
+  assertCurrency(invoice, total.currency);
+  const missing = total.capturedTotal - invoice.amountCaptured;
+  const capturedAt = latest(invoice.capturedAt, total.capturedAt);
+  const identity = {
+    paymentIntentId: invoice.paymentIntentId ?? total.paymentIntentId,
+    externalProcessorId: total.chargeId ?? invoice.externalProcessorId,
+    capturedAt,
+    settledAt: invoice.settledAt ?? total.settledAt ?? null,
+  };
+  if (missing <= 0) {
+    const unchanged = (Object.keys(identity) as (keyof typeof identity)[]).every((key) => sameValue(invoice[key], identity[key]));
+    if (unchanged) return { invoice, adjustment: null };
+    const [updated] = await context.tx.update(invoices).set({ ...identity, updatedAt: new Date() }).where(eq(invoices.id, invoice.id)).returning();
+    await appendSettlement(context, updated!, total);
+    return { invoice: updated!, adjustment: null };
+  }
+  if (invoice.voidedAt) throw new ProcessorMoneyError(`processor captured ${total.capturedTotal} on void invoice ${invoice.id}`);
+  if (total.capturedTotal > invoice.amountDue) {
+    throw new ProcessorMoneyError(
+      `processor captured ${total.capturedTotal} ${invoice.currency}, more than invoice ${invoice.id} is due (${invoice.amountDue})`,
+    );
+  }
+  const chargeOrIntent = total.chargeId ?? total.paymentIntentId;
+  const [adjustment] = await context.tx
     .insert(invoiceAdjustments)
     .values({
       invoiceId: invoice.id,
       kind: 'CAPTURE',
-      amount: facts.amount,
+      amount: missing,
       currency: invoice.currency,
-      source: facts.source,
-      paymentAttemptId: facts.paymentAttemptId ?? null,
-      processorEventId: facts.processorEventId ?? null,
-      processorObjectId: facts.chargeId,
+      source: context.source,
+      paymentAttemptId: total.paymentAttemptId ?? null,
+      processorEventId: context.processorEventId ?? null,
+      processorObjectId: chargeOrIntent,
+      processorMovementId: `${chargeOrIntent}:captured:${total.capturedTotal}`,
     })
     .returning();
-  const [updated] = await tx
+  const [updated] = await context.tx
     .update(invoices)
-    .set({
-      amountCaptured: sql`${invoices.amountCaptured} + ${facts.amount}`,
-      paymentIntentId: facts.paymentIntentId ?? invoice.paymentIntentId,
-      externalProcessorId: facts.chargeId ?? invoice.externalProcessorId,
-      capturedAt: facts.capturedAt,
-      settledAt: facts.settledAt ?? invoice.settledAt,
-      updatedAt: new Date(),
-    })
+    .set({ ...identity, amountCaptured: total.capturedTotal, updatedAt: new Date() })
     .where(eq(invoices.id, invoice.id))
     .returning();
-  await appendTimelineEvents(tx, [
-    adjustmentTimelineEntry(adjustment!, facts.capturedAt, { chargeId: facts.chargeId, paymentIntentId: updated!.paymentIntentId }),
-    ...(facts.settledAt ? [settlementEvent(invoice.id, facts.chargeId ?? adjustment!.id, facts.settledAt, facts.source)] : []),
+  await appendTimelineEvents(context.tx, [
+    adjustmentTimelineEntry(adjustment!, total.capturedAt ?? adjustment!.createdAt, {
+      chargeId: total.chargeId,
+      paymentIntentId: updated!.paymentIntentId,
+      capturedTotal: total.capturedTotal,
+    }),
   ]);
-  await jobs.enqueue(tx, 'capture-notification', { invoiceId: invoice.id, adjustmentId: adjustment!.id });
+  await appendSettlement(context, updated!, total);
+  await context.jobs.enqueue(context.tx, 'capture-notification', { invoiceId: invoice.id, adjustmentId: adjustment!.id });
+  context.recorded?.push({ kind: 'CAPTURE', currency: invoice.currency, outcome: 'succeeded', amount: missing });
   return { invoice: updated!, adjustment: adjustment! };
 }
+
+async function appendSettlement(context: MoneyContext, invoice: Invoice, total: CapturedTotal): Promise<void> {
+  if (!total.settledAt) return;
+  await appendTimelineEvents(context.tx, [settlementEvent(invoice.id, total.chargeId ?? total.paymentIntentId, total.settledAt, context.source)]);
+}
+
+const latest = (a: Date | null, b: Date | null): Date | null => (a && b ? (a >= b ? a : b) : (a ?? b));
+const sameValue = (a: unknown, b: unknown) => (a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b);
 
 /** One PAYMENT_SETTLED event per processor charge, whoever notices the settlement first. */
 export function settlementEvent(invoiceId: string, settledObjectId: string, settledAt: Date, source: Source) {

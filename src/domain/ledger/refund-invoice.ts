@@ -3,9 +3,12 @@ import { DomainError } from '../../errors.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { Deps } from '../deps.js';
 import { REFUND_REASONS, type RefundReason } from '../gateway/billing-gateway-client.js';
+import type { AttemptResult } from './attempt-result.js';
+import { reservedAmount } from './balance.js';
+import { hashRequest, parseIdempotencyKey } from './idempotency.js';
 import { parseAmount } from './money.js';
-import { hashRequest, parseIdempotencyKey, reservedAmount, type AttemptResult } from './payment-attempts.js';
-import { runAttempt } from './run-attempt.js';
+import { performAttempt } from './perform-attempt.js';
+import { reserveAttempt } from './reserve-attempt.js';
 
 export type RefundInvoiceInput = {
   invoiceId: string;
@@ -29,7 +32,7 @@ export async function refundInvoice(deps: Deps, viewer: Viewer, input: RefundInv
   const idempotencyKey = parseIdempotencyKey(input.idempotencyKey) ?? randomUUID();
   const requestHash = hashRequest({ operation: 'refund', invoiceId: input.invoiceId, amount, reason, note });
 
-  return runAttempt(deps, viewer, { invoiceId: input.invoiceId, kind: 'REFUND', idempotencyKey, requestHash }, async (tx, invoice) => {
+  const reservation = await reserveAttempt(deps, viewer, { invoiceId: input.invoiceId, kind: 'REFUND', idempotencyKey, requestHash }, async (tx, invoice) => {
     const refundable = invoice.amountCaptured - invoice.amountRefunded - (await reservedAmount(tx, invoice.id, 'REFUND'));
     const toRefund = amount ?? refundable;
     if (toRefund <= 0 || toRefund > refundable || !invoice.paymentIntentId) {
@@ -40,6 +43,7 @@ export async function refundInvoice(deps: Deps, viewer: Viewer, input: RefundInv
     }
     return { amount: toRefund, reason, note };
   });
+  return performAttempt(deps, reservation);
 }
 
 export function parseRefundReason(reason: string | null | undefined): RefundReason {

@@ -37,6 +37,7 @@ export async function reverseRefund(tx: Tx, invoice: Invoice, refund: Refund, fa
       source: facts.source,
       processorEventId: facts.processorEventId ?? null,
       processorObjectId: refund.processorRefundId,
+      processorMovementId: `${refund.processorRefundId}:failed`,
     })
     .returning();
   const [updated] = await tx

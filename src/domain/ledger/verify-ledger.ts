@@ -8,7 +8,8 @@ export type LedgerViolation = { rule: string; invoiceId: string; detail: string 
  * - an invoice's totals equal the sums of its ledger lines, and 0 ≤ refunded ≤ captured ≤ due;
  * - every ledger line has its timeline event, every refund line its refund record, every failed refund
  *   exactly one reversal line;
- * - every succeeded attempt has exactly one ledger line of its amount, and no other attempt has one.
+ * - attempts have the lines their outcome explains (a capture's money may have come in by webhook first);
+ * - every line that mirrors processor money names its movement (unique per invoice by constraint).
  */
 const RULES: { rule: string; query: ReturnType<typeof sql> }[] = [
   {
@@ -56,13 +57,24 @@ const RULES: { rule: string; query: ReturnType<typeof sql> }[] = [
           OR (r.failed_at IS NULL AND count(a.id) <> 0)`,
   },
   {
-    rule: 'succeeded attempts have one matching adjustment, others none',
+    // A capture attempt's money may have been recorded first by a webhook (its line then belongs to
+    // the event): a succeeded capture has at most one line, never more than it asked for. A refund is
+    // recorded once by its processor id, whoever saw it first, and carries its attempt.
+    rule: 'attempts have the ledger lines their outcome explains',
     query: sql`
-      SELECT p.invoice_id, format('%s attempt %s is %s with %s ledger lines', p.kind, p.id, p.status, count(a.id)) AS detail
+      SELECT p.invoice_id, format('%s attempt %s is %s with %s ledger lines for %s', p.kind, p.id, p.status, count(a.id), coalesce(abs(sum(a.amount)), 0)) AS detail
       FROM payment_attempts p LEFT JOIN invoice_adjustments a ON a.payment_attempt_id = p.id
       GROUP BY p.id
-      HAVING (p.status = 'SUCCEEDED' AND (count(a.id) <> 1 OR abs(sum(a.amount)) <> p.amount))
-          OR (p.status <> 'SUCCEEDED' AND count(a.id) <> 0)`,
+      HAVING (p.status IN ('PENDING', 'UNKNOWN') AND count(a.id) <> 0)
+          OR (p.kind = 'CAPTURE' AND (count(a.id) > 1 OR coalesce(sum(a.amount), 0) > p.amount OR (p.status <> 'SUCCEEDED' AND count(a.id) <> 0)))
+          OR (p.kind = 'REFUND' AND p.status = 'SUCCEEDED' AND (count(a.id) <> 1 OR abs(sum(a.amount)) <> p.amount))
+          OR (p.kind = 'REFUND' AND p.status = 'FAILED' AND count(a.id) > 1)`,
+  },
+  {
+    rule: 'lines that mirror processor money name the movement',
+    query: sql`
+      SELECT invoice_id, format('%s line %s carries no processor movement id', kind, id) AS detail
+      FROM invoice_adjustments WHERE processor_movement_id IS NULL`,
   },
 ];
 

@@ -28,6 +28,7 @@ export type ReconciliationRunCounts = Pick<
 
 export interface Metrics {
   recordPayment(movement: PaymentMovement): void;
+  /** An attempt that has just ended declined or unknown (the money of succeeded ones is counted by recordPayment). */
   recordAttempt(attempt: PaymentAttempt): void;
   recordProcessorEvent(provider: string, type: string, outcome: ProcessorEventOutcome): void;
   recordReplayAttempt(outcome: ReplayAttemptOutcome): void;

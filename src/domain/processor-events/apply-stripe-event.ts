@@ -1,6 +1,8 @@
 import type { ProcessorEvent } from '../../db/schema/index.js';
+import type { Deps } from '../deps.js';
+import { applyProcessorView, viewOfPayment, type ProcessorView } from '../ledger/apply-processor-view.js';
+import type { MoneyContext } from '../ledger/money-context.js';
 import { appendTimelineEvents, type TimelineEventType } from '../ledger/timeline.js';
-import { applyCaptureTotal, applyRefundObject, type ApplyContext } from './apply-payment-objects.js';
 import { findAndLockInvoice } from './find-invoice.js';
 import { ProcessorEventError } from './processor-event-error.js';
 import {
@@ -12,19 +14,28 @@ import {
   stripePaymentIntent,
   stripeRefund,
 } from './stripe-objects.js';
+import { chargeView, paymentIntentView, processorRefundOf } from './stripe-views.js';
+
+/** The ledger's context plus the gateway, to fetch what today's event shapes leave out. */
+export type ApplyContext = MoneyContext & { processorEventId: string; gateway: Deps['gateway'] };
 
 export type ApplyOutcome = { outcome: 'PROCESSED' | 'IGNORED'; invoiceId: string | null };
 
 type Handler = (context: ApplyContext, object: unknown, event: ProcessorEvent) => Promise<string>;
 
+/** Events whose time is when the processor captured. */
+const CAPTURE_EVENTS = new Set(['payment_intent.succeeded', 'payment_intent.amount_capturable_updated', 'charge.captured']);
+
 /** What each Stripe event type does; any type not listed is stored and acknowledged as IGNORED. */
 const HANDLERS: Record<string, Handler> = {
-  'payment_intent.succeeded': paymentIntentCaptured,
+  'payment_intent.succeeded': paymentIntentChanged,
+  'payment_intent.amount_capturable_updated': paymentIntentChanged,
   'payment_intent.payment_failed': (context, object, event) => paymentIntentNote(context, object, event, 'PAYMENT_FAILED'),
   'payment_intent.canceled': (context, object, event) => paymentIntentNote(context, object, event, 'PAYMENT_CANCELED'),
-  'charge.captured': chargeTotals,
-  'charge.succeeded': chargeTotals,
-  'charge.refunded': chargeTotals,
+  'charge.captured': chargeChanged,
+  'charge.succeeded': chargeChanged,
+  'charge.updated': chargeChanged,
+  'charge.refunded': chargeChanged,
   'charge.refund.updated': refundChanged,
   'refund.created': refundChanged,
   'refund.updated': refundChanged,
@@ -36,7 +47,9 @@ export const HANDLED_STRIPE_EVENT_TYPES = Object.keys(HANDLERS);
 
 /**
  * Applies one stored Stripe event to its invoice, in the caller's transaction, with the same domain
- * functions as the live mutations. Throws ProcessorEventError when it cannot be applied as it stands.
+ * functions as the live mutations: every event is a view of the processor's objects (cumulative
+ * totals, refund ids), so any order of the same events, with duplicates, ends in the same state.
+ * Throws ProcessorEventError when it cannot be applied as it stands.
  */
 export async function applyStripeEvent(context: ApplyContext, event: ProcessorEvent): Promise<ApplyOutcome> {
   const handler = HANDLERS[event.eventType];
@@ -47,16 +60,15 @@ export async function applyStripeEvent(context: ApplyContext, event: ProcessorEv
   return { outcome: 'PROCESSED', invoiceId };
 }
 
-async function paymentIntentCaptured(context: ApplyContext, object: unknown): Promise<string> {
+const eventTime = (event: ProcessorEvent): Date | null => {
+  const created = (event.payload as { created?: unknown }).created;
+  return CAPTURE_EVENTS.has(event.eventType) && typeof created === 'number' ? fromUnixSeconds(created) : null;
+};
+
+async function paymentIntentChanged(context: ApplyContext, object: unknown, event: ProcessorEvent): Promise<string> {
   const intent = parseStripeObject(stripePaymentIntent, object, 'payment_intent');
   const invoice = await findAndLockInvoice(context.tx, { metadata: intent.metadata, paymentIntentId: intent.id });
-  await applyCaptureTotal(context, invoice, {
-    capturedTotal: intent.amount_received,
-    currency: currencyOf(intent),
-    paymentIntentId: intent.id,
-    chargeId: intent.latest_charge,
-    occurredAt: fromUnixSeconds(intent.created),
-  });
+  await applyProcessorView(context, invoice, paymentIntentView(intent, eventTime(event)));
   return invoice.id;
 }
 
@@ -82,28 +94,42 @@ async function paymentIntentNote(context: ApplyContext, object: unknown, event: 
   return invoice.id;
 }
 
-/** A charge carries its cumulative captured amount and (when expanded) its refunds: apply both. */
-async function chargeTotals(context: ApplyContext, object: unknown): Promise<string> {
+/**
+ * A charge carries its captured total; since API version 2022-11-15 no refunds list, only
+ * `amount_refunded`. When that differs from the ledger, the refunds are fetched from the processor:
+ * an event is never `processed` having recorded nothing of what it reports.
+ */
+async function chargeChanged(context: ApplyContext, object: unknown, event: ProcessorEvent): Promise<string> {
   const charge = parseStripeObject(stripeCharge, object, 'charge');
-  let invoice = await findAndLockInvoice(context.tx, { metadata: charge.metadata, paymentIntentId: charge.payment_intent, chargeId: charge.id });
-  if (charge.captured) {
-    invoice = await applyCaptureTotal(context, invoice, {
-      capturedTotal: charge.amount_captured,
-      currency: currencyOf(charge),
-      paymentIntentId: charge.payment_intent,
-      chargeId: charge.id,
-      occurredAt: fromUnixSeconds(charge.created),
-    });
-  }
-  const listed = [...(charge.refunds?.data ?? [])].sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
-  for (const refund of listed) invoice = await applyRefundObject(context, invoice, refund);
+  const invoice = await findAndLockInvoice(context.tx, { metadata: charge.metadata, paymentIntentId: charge.payment_intent, chargeId: charge.id });
+  const paymentIntentId = charge.payment_intent ?? invoice.paymentIntentId;
+  if (!paymentIntentId) throw new ProcessorEventError(`charge ${charge.id} has no payment intent and invoice ${invoice.id} none either`);
+  const { refundsListed, ...view } = chargeView(charge, paymentIntentId, eventTime(event));
+  const current = await applyProcessorView(context, invoice, view);
+  if (!refundsListed && charge.amount_refunded !== current.amountRefunded) await applyFetchedPayment(context, current.id, paymentIntentId);
   return invoice.id;
+}
+
+async function applyFetchedPayment(context: ApplyContext, invoiceId: string, paymentIntentId: string): Promise<void> {
+  const state = await context.gateway.getPayment(paymentIntentId);
+  if (!state) throw new ProcessorEventError(`the processor does not know payment intent ${paymentIntentId}`);
+  const invoice = await findAndLockInvoice(context.tx, { metadata: { invoice_id: invoiceId } });
+  await applyProcessorView(context, invoice, viewOfPayment(state));
 }
 
 async function refundChanged(context: ApplyContext, object: unknown): Promise<string> {
   const refund = parseStripeObject(stripeRefund, object, 'refund');
   const invoice = await findAndLockInvoice(context.tx, { metadata: refund.metadata, paymentIntentId: refund.payment_intent, chargeId: refund.charge });
-  await applyRefundObject(context, invoice, refund);
+  const view: ProcessorView = {
+    paymentIntentId: refund.payment_intent ?? invoice.paymentIntentId ?? '',
+    chargeId: refund.charge,
+    currency: currencyOf(refund),
+    capturedTotal: null,
+    capturedAt: null,
+    captureAttemptIds: [],
+    refunds: [processorRefundOf(refund, invoice.paymentIntentId)],
+  };
+  await applyProcessorView(context, invoice, view);
   return invoice.id;
 }
 

@@ -4,8 +4,9 @@ import { processorEvents, type ProcessorEvent } from '../../db/schema/index.js';
 import { DomainError } from '../../errors.js';
 import type { Deps } from '../deps.js';
 import type { PaymentMovement } from '../metrics/metrics.js';
-import { applyStripeEvent, type ApplyOutcome } from './apply-stripe-event.js';
-import type { ApplyContext } from './apply-payment-objects.js';
+import { GatewayUnavailableError } from '../gateway/billing-gateway-client.js';
+import { ProcessorMoneyError } from '../ledger/money-context.js';
+import { applyStripeEvent, type ApplyContext, type ApplyOutcome } from './apply-stripe-event.js';
 import { ProcessorEventError } from './processor-event-error.js';
 
 /**
@@ -61,7 +62,7 @@ function applyInTransaction(deps: Deps, eventId: string, mode: ProcessMode, reco
     try {
       const applier = APPLIERS[event.provider];
       if (!applier) throw new ProcessorEventError(`unsupported provider "${event.provider}"`);
-      const context = { jobs: deps.jobs, source: isReplay ? ('REPLAY' as const) : ('WEBHOOK' as const), processorEventId: event.id, recorded };
+      const context = { jobs: deps.jobs, gateway: deps.gateway, source: isReplay ? ('REPLAY' as const) : ('WEBHOOK' as const), processorEventId: event.id, recorded };
       const applied = await tx.transaction((savepoint) => applier({ ...context, tx: savepoint }, event));
       const [updated] = await tx
         .update(processorEvents)
@@ -78,8 +79,13 @@ function applyInTransaction(deps: Deps, eventId: string, mode: ProcessMode, reco
       return { event: updated!, outcome: applied.outcome, error: null };
     } catch (error) {
       if (isConnectionError(error)) throw error;
-      if (!(error instanceof ProcessorEventError)) deps.logger.error({ err: error, eventId }, 'unexpected error applying a processor event');
-      const message = error instanceof ProcessorEventError ? error.message : `unexpected error: ${(error as Error).message}`;
+      const explained = error instanceof ProcessorEventError || error instanceof ProcessorMoneyError;
+      if (!explained && !(error instanceof GatewayUnavailableError)) deps.logger.error({ err: error, eventId }, 'unexpected error applying a processor event');
+      const message = explained
+        ? error.message
+        : error instanceof GatewayUnavailableError
+          ? `processor unavailable while fetching what the event leaves out: ${error.message}`
+          : `unexpected error: ${(error as Error).message}`;
       const [updated] = await tx
         .update(processorEvents)
         .set({ outcome: 'FAILED', replayRequested: true, lastReplayError: message, ...replayBookkeeping })

@@ -1,17 +1,17 @@
 import { and, asc, lt, sql } from 'drizzle-orm';
 import { paymentAttempts, type PaymentAttempt } from '../../db/schema/index.js';
-import { isDomainError } from '../../errors.js';
+import { GatewayUnavailableError } from '../gateway/billing-gateway-client.js';
 import type { Deps } from '../deps.js';
-import { driveAttempt } from '../ledger/drive-attempt.js';
+import { settleUnresolvedAttempt } from '../ledger/settle-unresolved-attempt.js';
 import { attemptIsUnsettled } from '../../db/partial-indexes.js';
 
 const BATCH = 100;
 
 /**
- * Step 1: attempts still PENDING or UNKNOWN past the grace period (a crash or a timeout between the
- * gateway call and the write). Asking the gateway the same question with the same idempotency key
- * tells what happened without moving money twice; the answer is recorded like a live one.
- * Each stale attempt is visited once per run. Returns how many got a final state.
+ * Step 1: attempts still PENDING or UNKNOWN past the grace period (their settle jobs gave up, or a
+ * crash lost them) are settled by asking the processor, exactly as the settle job does. Each stale
+ * attempt is visited once per run; a processor that does not answer leaves it for the next run.
+ * Returns how many got a final state.
  */
 export async function settleStaleAttempts(deps: Deps, graceSeconds: number): Promise<number> {
   const cutoff = new Date(Date.now() - graceSeconds * 1000);
@@ -33,12 +33,10 @@ export async function settleStaleAttempts(deps: Deps, graceSeconds: number): Pro
       .limit(BATCH);
     for (const attempt of batch) {
       try {
-        await driveAttempt(deps, attempt, 'RECONCILIATION');
-        settled++;
+        const { attempt: after } = await settleUnresolvedAttempt(deps, attempt.id, 'RECONCILIATION');
+        if (after.status === 'SUCCEEDED' || after.status === 'FAILED') settled++;
       } catch (error) {
-        if (!isDomainError(error)) throw error;
-        // A decline is a final answer too; an unavailable gateway leaves the attempt for the next run.
-        if (error.code === 'GATEWAY_DECLINED') settled++;
+        if (!(error instanceof GatewayUnavailableError)) throw error;
       }
     }
     if (batch.length < BATCH) return settled;

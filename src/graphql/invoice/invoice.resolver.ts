@@ -15,6 +15,7 @@ import { Workspace } from '../workspace/workspace.type.js';
 import { CreateInvoiceInput } from './create-invoice.input.js';
 import { InvoiceConnection } from './invoice-connection.type.js';
 import { Invoice } from './invoice.type.js';
+import { amountRemaining } from '../../domain/ledger/balance.js';
 
 @Resolver(() => Invoice)
 export class InvoiceResolver {
@@ -40,9 +41,9 @@ export class InvoiceResolver {
     return createInvoice(context.deps.db, requireViewer(context), input);
   }
 
-  @FieldResolver(() => SafeInt, { description: 'What is still to be captured: amountDue − amountCaptured.' })
-  amountRemaining(@Root() invoice: Invoice): number {
-    return invoice.amountDue - invoice.amountCaptured;
+  @FieldResolver(() => SafeInt, { description: 'What may still be captured: amountDue − amountCaptured − captures in flight, never below 0.' })
+  async amountRemaining(@Root() invoice: Invoice, @Ctx() context: GraphQLContext): Promise<number> {
+    return amountRemaining(invoice, await context.loaders.reserved.load(invoice.id));
   }
 
   @FieldResolver(() => Workspace)

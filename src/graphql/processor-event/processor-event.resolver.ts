@@ -1,6 +1,9 @@
 import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { findProcessorEvent, listProcessorEvents, PROCESSOR_EVENT_CURSOR } from '../../domain/processor-events/list-processor-events.js';
 import { triggerReplay } from '../../domain/processor-events/trigger-replay.js';
+import { canSeeRawPayloads } from '../../domain/auth/viewer.js';
+import type { ProcessorEvent as ProcessorEventRow } from '../../db/schema/index.js';
+import { JSON } from '../scalars.js';
 import { toConnection, type ConnectionShape } from '../connection.js';
 import { requireViewer, type GraphQLContext } from '../context.js';
 import { Invoice } from '../invoice/invoice.type.js';
@@ -42,5 +45,10 @@ export class ProcessorEventResolver {
   @FieldResolver(() => Invoice, { nullable: true, description: 'The invoice the event was applied to, once known.' })
   invoice(@Root() event: ProcessorEvent, @Ctx() context: GraphQLContext): Promise<Invoice | null> | null {
     return event.invoiceId ? context.loaders.invoice.load(event.invoiceId) : null;
+  }
+
+  @FieldResolver(() => JSON, { nullable: true })
+  payload(@Root() event: ProcessorEventRow, @Ctx() context: GraphQLContext): Record<string, unknown> | null {
+    return canSeeRawPayloads(context.viewer) ? event.payload : null;
   }
 }

@@ -20,8 +20,8 @@ export class ProcessorEvent {
   @Field(() => String, { description: 'SHA-256 of the processor object: the same payload under a new event id is a duplicate.' })
   payloadHash!: string;
 
-  @Field(() => JSON)
-  payload!: Record<string, unknown>;
+  @Field(() => JSON, { nullable: true, description: 'The event as the processor sent it; null for service tokens, which see no raw payloads.' })
+  payload!: Record<string, unknown> | null;
 
   @Field(() => String, { nullable: true })
   correlationId!: string | null;

@@ -1,0 +1,63 @@
+import type { AttemptStatus, Source } from '../../db/schema/index.js';
+import type { Deps } from '../deps.js';
+import type { PaymentMovement } from '../metrics/metrics.js';
+import { attemptResult, type AttemptResult } from './attempt-result.js';
+import { lockAttempt, markFailed, markSucceeded, markUnknown } from './attempt-status.js';
+import type { ProcessorOutcome } from './call-processor.js';
+import { lockInvoice } from './lock-invoice.js';
+import type { MoneyContext } from './money-context.js';
+import { recordCapturedTotal } from './record-capture.js';
+import { recordProcessorRefund } from './record-refund.js';
+
+/** What settling found: the attempt's status before (metrics count a change once). */
+export type SettledAttempt = AttemptResult & { previousStatus: AttemptStatus };
+
+/**
+ * Step 3: record what the processor answered for an attempt, in a transaction of its own. Idempotent:
+ * an attempt settled already (by a retry, its settle job, a webhook, reconciliation) is returned as
+ * it is — except that money the processor reports moved always reaches the ledger, once.
+ */
+export async function settleAttempt(
+  deps: Deps,
+  known: { id: string; invoiceId: string },
+  outcome: ProcessorOutcome,
+  source: Source,
+): Promise<SettledAttempt> {
+  const recorded: PaymentMovement[] = [];
+  const settled = await deps.db.transaction(async (tx) => {
+    const { invoice } = await lockInvoice(tx, null, known.invoiceId);
+    const attempt = (await lockAttempt(tx, known.id))!;
+    const previousStatus = attempt.status;
+    const context: MoneyContext = { tx, jobs: deps.jobs, source, recorded };
+    switch (outcome.kind) {
+      case 'unknown':
+        return { ...(await attemptResult(tx, await markUnknown(tx, attempt, outcome.message))), previousStatus };
+      case 'declined':
+        return { ...(await attemptResult(tx, await markFailed(tx, attempt, { ...outcome, source }))), previousStatus };
+      case 'captured': {
+        const { capture } = outcome;
+        const { adjustment } = await recordCapturedTotal(context, invoice, {
+          paymentIntentId: capture.paymentIntentId,
+          chargeId: capture.chargeId,
+          capturedTotal: capture.capturedTotal,
+          currency: attempt.currency,
+          capturedAt: capture.capturedAt,
+          settledAt: capture.settledAt,
+          // The line leads back to the attempt, unless the attempt already has one.
+          paymentAttemptId: attempt.status === 'SUCCEEDED' ? null : attempt.id,
+        });
+        const updated = await markSucceeded(tx, attempt, capture.chargeId);
+        const result = await attemptResult(tx, updated);
+        return { ...result, adjustment: adjustment ?? result.adjustment, previousStatus };
+      }
+      case 'refunded': {
+        const written = await recordProcessorRefund(context, invoice, { ...outcome.refund, attemptId: attempt.id });
+        const result = await attemptResult(tx, written.attempt ?? attempt);
+        return { ...result, previousStatus };
+      }
+    }
+  });
+  for (const movement of recorded) deps.metrics.recordPayment(movement);
+  if (settled.previousStatus !== settled.attempt.status) deps.metrics.recordAttempt(settled.attempt);
+  return settled;
+}

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { useBillingService } from '../support/billing-fixture.js';
 import { invoices, invoiceTimelineEvents, paymentAttempts, reconciliationMismatches } from '../../src/db/schema/index.js';
 import { hashRequest } from '../../src/domain/ledger/idempotency.js';
+import { recordCapturedTotal } from '../../src/domain/ledger/record-capture.js';
 import { runReconciliation } from '../../src/domain/reconciliation/reconcile.js';
 import { makeInvoice } from '../support/factories.js';
 import { expectLedgerConsistent } from '../support/ledger.js';
@@ -44,7 +45,18 @@ describe('reconciliation finds and fixes drift in one run, and a second run chan
     const crashed = await makeInvoice(db(), billing.workspaceId, { amountDue: 1_300 });
     const [pending] = await db()
       .insert(paymentAttempts)
-      .values({ invoiceId: crashed.id, workspaceId: billing.workspaceId, kind: 'CAPTURE', amount: 1_300, currency: 'USD', idempotencyKey: 'crash-1', requestHash: hashRequest({ crash: 1 }), metadata: { finalCapture: true } })
+      .values({
+        invoiceId: crashed.id,
+        workspaceId: billing.workspaceId,
+        kind: 'CAPTURE',
+        amount: 1_300,
+        currency: 'USD',
+        idempotencyKey: 'crash-1',
+        requestHash: hashRequest({ crash: 1 }),
+        metadata: { finalCapture: true },
+        // Long enough ago that its processor call has surely ended.
+        createdAt: new Date(Date.now() - 60_000),
+      })
       .returning();
     await gateway.capture({ idempotencyKey: pending!.id, invoiceId: crashed.id, paymentIntentId: crashed.paymentIntentId, amount: 1_300, currency: 'USD', finalCapture: true });
 
@@ -57,9 +69,22 @@ describe('reconciliation finds and fixes drift in one run, and a second run chan
 
     // (5) A settled payment whose settled_at was cleared, and (6) one the processor captured more of than we know.
     const clearedSettlement = await capturedInvoice(1_500);
-    const disagreeing = await capturedInvoice(1_600, 1_000);
-    await gateway.capture({ idempotencyKey: 'outside-the-ledger', invoiceId: disagreeing.id, paymentIntentId: disagreeing.paymentIntentId, amount: 200, currency: 'USD', finalCapture: false });
-    for (const invoice of [lostAnswer, crashed, lostTimeline, clearedSettlement, disagreeing]) gateway.markSettled(invoice.paymentIntentId!);
+    const processorHoldsMore = await capturedInvoice(1_600, 1_000);
+    await gateway.capture({ idempotencyKey: 'outside-the-ledger', invoiceId: processorHoldsMore.id, paymentIntentId: processorHoldsMore.paymentIntentId, amount: 200, currency: 'USD', finalCapture: false });
+    for (const invoice of [lostAnswer, crashed, lostTimeline, clearedSettlement, processorHoldsMore]) gateway.markSettled(invoice.paymentIntentId!);
+
+    // (7) The ledger holds money the processor does not (a line written by a mistaken source): only a mismatch.
+    const ledgerHoldsMore = await capturedInvoice(1_700, 1_000);
+    await db().transaction(async (tx) => {
+      const [locked] = await tx.select().from(invoices).where(eq(invoices.id, ledgerHoldsMore.id)).for('update');
+      await recordCapturedTotal({ tx, jobs: billing.service.deps.jobs, source: 'SYSTEM' }, locked!, {
+        paymentIntentId: locked!.paymentIntentId!,
+        chargeId: 'ch_mistaken',
+        capturedTotal: 1_700,
+        currency: 'USD',
+        capturedAt: null,
+      });
+    });
     await db().update(invoices).set({ settledAt: null }).where(eq(invoices.id, clearedSettlement.id));
 
     const first = await runReconciliation(billing.service.deps, { trigger: 'COMMAND' });
@@ -76,21 +101,27 @@ describe('reconciliation finds and fixes drift in one run, and a second run chan
     expect(restored).toContainEqual(expect.objectContaining({ type: 'CAPTURE_SUCCEEDED', source: 'RECONCILIATION' }));
     expect((await invoiceRow(clearedSettlement.id)).settledAt).toBeInstanceOf(Date);
     for (const invoice of [lostAnswer, crashed, lostTimeline]) expect((await invoiceRow(invoice.id)).settledAt).toBeInstanceOf(Date);
-    expect(first.settlementsBackfilled).toBe(5);
+    // The two attempts settled in step 1 learnt their settlement time from the same lookup.
+    expect(first.settlementsBackfilled).toBe(3);
 
+    // The processor's extra capture is repaired into the ledger from the processor's side…
+    expect((await invoiceRow(processorHoldsMore.id)).amountCaptured).toBe(1_200);
+    expect(first.paymentsRepaired).toBe(1);
+    // …and what the ledger holds beyond the processor is a mismatch, not repaired.
     const found = await db().select().from(reconciliationMismatches).where(eq(reconciliationMismatches.runId, first.id));
     expect(found.map(({ invoiceId, field, expected, found }) => ({ invoiceId, field, expected, found }))).toEqual([
-      { invoiceId: disagreeing.id, field: 'amount_captured', expected: 1_000, found: 1_200 },
+      { invoiceId: ledgerHoldsMore.id, field: 'amount_captured', expected: 1_700, found: 1_000 },
     ]);
     expect(first.mismatchesFound).toBe(1);
     await expectLedgerConsistent(db());
 
-    const before = await db().select().from(invoices);
+    const before = await db().select().from(invoices).orderBy(invoices.id);
     const second = await runReconciliation(billing.service.deps, { trigger: 'COMMAND' });
-    expect(second).toMatchObject({ status: 'SUCCEEDED', attemptsSettled: 0, timelineEventsBackfilled: 0, settlementsBackfilled: 0 });
-    // Only the invoice that still disagrees is looked at again, and reported again.
-    expect(second).toMatchObject({ invoicesChecked: 1, mismatchesFound: 1 });
-    expect(await db().select().from(invoices)).toEqual(before);
+    expect(second).toMatchObject({ status: 'SUCCEEDED', attemptsSettled: 0, timelineEventsBackfilled: 0, settlementsBackfilled: 0, paymentsRepaired: 0 });
+    // The open mismatch is re-checked and still reported, once (no second row while it stays open).
+    expect(second).toMatchObject({ mismatchesFound: 1 });
+    expect(await db().select().from(reconciliationMismatches).where(eq(reconciliationMismatches.runId, second.id))).toEqual([]);
+    expect(await db().select().from(invoices).orderBy(invoices.id)).toEqual(before);
     await expectLedgerConsistent(db());
   });
 });

@@ -41,11 +41,21 @@ export async function makePaidInvoice(
       replayRequested: false,
     })
     .returning();
+  const refundId = `re_${randomUUID().replaceAll('-', '')}`;
   const [capture, refund] = await db
     .insert(invoiceAdjustments)
     .values([
-      { invoiceId, kind: 'CAPTURE', amount: amounts.captured, currency, source: 'WEBHOOK', processorEventId: event!.id, processorObjectId: chargeId },
-      { invoiceId, kind: 'REFUND', amount: -amounts.refunded, currency, reasonCode: 'REQUESTED_BY_CUSTOMER', source: 'API' },
+      {
+        invoiceId,
+        kind: 'CAPTURE',
+        amount: amounts.captured,
+        currency,
+        source: 'WEBHOOK',
+        processorEventId: event!.id,
+        processorObjectId: chargeId,
+        processorMovementId: `${chargeId}:captured:${amounts.captured}`,
+      },
+      { invoiceId, kind: 'REFUND', amount: -amounts.refunded, currency, reasonCode: 'REQUESTED_BY_CUSTOMER', source: 'API', processorObjectId: refundId, processorMovementId: refundId },
     ])
     .returning();
   await db.insert(refunds).values({
@@ -55,7 +65,7 @@ export async function makePaidInvoice(
     currency,
     reason: 'REQUESTED_BY_CUSTOMER',
     source: 'API',
-    processorRefundId: `re_${randomUUID().replaceAll('-', '')}`,
+    processorRefundId: refundId,
   });
   const at = (seconds: number) => new Date(invoice.createdAt.getTime() + seconds * 1000);
   await db.insert(invoiceTimelineEvents).values([

@@ -37,7 +37,9 @@ function requireJsonObject(req: Request, res: Response, next: NextFunction): voi
     res.status(415).json({ error: { code: 'BAD_USER_INPUT', message: 'Send the request body as application/json' } });
     return;
   }
-  if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
+  // The JSON parser turns an empty body into {}: "no amount" must be said, not implied by nothing.
+  const empty = Number(req.get('content-length') ?? 0) === 0 && !req.get('transfer-encoding');
+  if (empty || req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
     res.status(400).json({ error: { code: 'BAD_USER_INPUT', message: 'The request body must be a JSON object' } });
     return;
   }

@@ -36,7 +36,11 @@ export function toGatewayError(error: unknown, action: string): unknown {
   ) {
     return new GatewayUnavailableError(`Stripe did not answer while trying to ${action}: ${error.message}`, { cause: error });
   }
-  const code = error.decline_code ?? error.code ?? error.type;
+  if (error instanceof Stripe.errors.StripeIdempotencyError) {
+    return new GatewayDeclinedError('idempotency_error', `Stripe refused to ${action}: the idempotency key was used with other parameters`);
+  }
+  // `type` is the SDK's class name; `rawType` is Stripe's (`invalid_request_error`, `card_error`).
+  const code = error.decline_code ?? error.code ?? error.rawType ?? 'stripe_declined';
   return new GatewayDeclinedError(code, `Stripe declined to ${action}: ${error.message} (${code})`);
 }
 

@@ -7,6 +7,8 @@ import {
   type CaptureRequest,
   type CaptureResult,
   type PaymentState,
+  type ProcessorRefund,
+  type RefundReason,
   type RefundRequest,
   type RefundResult,
   type SettlementRecord,
@@ -21,25 +23,34 @@ export type SyntheticGatewayOptions = {
   latencyMs?: number;
   /** The gateway's clock; tests pass one they can move. */
   now?: () => Date;
+  /** How long an idempotency key is kept, as Stripe keeps them for about 24 hours; then it is forgotten. */
+  keyRetentionMs?: number;
 };
 
 type SettlementLine = { id: string; type: 'charge' | 'refund'; amount: number; availableOn: Date };
 
 type SyntheticIntent = {
   id: string;
+  invoiceId: string;
   currency: string;
+  createdAt: Date;
   captured: number;
+  capturedAt: Date | null;
+  /** The idempotency keys (our attempt ids) of the captures that moved money, as Stripe's capture metadata. */
+  captureAttemptIds: string[];
   refunded: number;
   /** After a final capture the rest of the authorisation is released, as at Stripe. */
   finalCaptured: boolean;
   latestChargeId: string;
   lines: SettlementLine[];
-  /** Refund id → its amount and statement line, so a refund can fail later (`failRefund`). */
-  refunds: Map<string, { amount: number; line: SettlementLine }>;
+  /** Refund id → the refund and its statement line, so a refund can fail later (`failRefund`). */
+  refunds: Map<string, { refund: ProcessorRefund; line: SettlementLine }>;
+  /** When money moved or the intent changed: what `listActivity` answers from. */
+  activity: Date[];
 };
 
 type Outcome<R> = { ok: true; result: R } | { ok: false; declineCode: string; message: string };
-type StoredRequest = { operation: SyntheticOperation; request: CaptureRequest | RefundRequest };
+type StoredRequest = { operation: SyntheticOperation; request: CaptureRequest | RefundRequest; storedAt: Date };
 
 /**
  * An in-memory processor for development and tests: deterministic ids, idempotency keys honoured like
@@ -52,6 +63,7 @@ export class SyntheticGateway implements BillingGatewayClient {
   readonly #settlementDelayMs: number;
   #latencyMs: number;
   readonly #now: () => Date;
+  readonly #keyRetentionMs: number;
   readonly #intents = new Map<string, SyntheticIntent>();
   readonly #outcomes = new Map<string, StoredRequest & { outcome: Outcome<CaptureResult | RefundResult> }>();
   readonly #failures = new SyntheticFailurePlan();
@@ -60,6 +72,7 @@ export class SyntheticGateway implements BillingGatewayClient {
     this.#settlementDelayMs = nonNegative('settlementDelayMs', options.settlementDelayMs ?? 0);
     this.#latencyMs = nonNegative('latencyMs', options.latencyMs ?? 0);
     this.#now = options.now ?? (() => new Date());
+    this.#keyRetentionMs = nonNegative('keyRetentionMs', options.keyRetentionMs ?? 24 * 3600 * 1000);
   }
 
   /** Added to every call; tests that share one gateway turn it up and down at run time. */
@@ -94,14 +107,25 @@ export class SyntheticGateway implements BillingGatewayClient {
    */
   failRefund(refundId: string): void {
     for (const intent of this.#intents.values()) {
-      const refund = intent.refunds.get(refundId);
-      if (!refund) continue;
-      intent.refunds.delete(refundId);
-      intent.refunded -= refund.amount;
-      intent.lines = intent.lines.filter((line) => line !== refund.line);
+      const entry = intent.refunds.get(refundId);
+      if (!entry) continue;
+      if (entry.refund.status === 'failed') return;
+      entry.refund.status = 'failed';
+      entry.refund.failureReason = 'expired_or_canceled_card';
+      intent.refunded -= entry.refund.amount;
+      intent.lines = intent.lines.filter((line) => line !== entry.line);
+      intent.activity.push(this.#now());
       return;
     }
     throw new Error(`the synthetic gateway made no refund ${refundId}`);
+  }
+
+  /** Test helper: a refund made outside the service (the processor's dashboard): no attempt id in it. */
+  refundOutside(paymentIntentId: string, amount: number, reason: RefundReason = 'REQUESTED_BY_CUSTOMER'): ProcessorRefund {
+    const intent = this.#intents.get(paymentIntentId);
+    if (!intent) throw new Error(`the synthetic gateway knows no payment intent ${paymentIntentId}`);
+    const refund = this.#recordRefund(intent, `outside:${intent.refunds.size}:${paymentIntentId}`, amount, reason, null);
+    return structuredClone(refund);
   }
 
   capture(request: CaptureRequest): Promise<CaptureResult> {
@@ -117,16 +141,24 @@ export class SyntheticGateway implements BillingGatewayClient {
     const intent = this.#intents.get(paymentIntentId);
     if (!intent) return null;
     const latestCharge = intent.lines.filter((line) => line.type === 'charge').at(-1);
-    return {
+    return structuredClone({
       paymentIntentId: intent.id,
       status: intent.finalCaptured ? 'succeeded' : 'requires_capture',
+      currency: intent.currency,
+      invoiceId: intent.invoiceId,
       chargeId: intent.latestChargeId,
       amountCaptured: intent.captured,
-      amountRefunded: intent.refunded,
-      currency: intent.currency,
+      capturedAt: intent.capturedAt,
+      captureAttemptIds: intent.captureAttemptIds,
+      refunds: [...intent.refunds.values()].map((entry) => entry.refund),
       // Settled once the latest capture's funds are: earlier captures settle no later than it.
       settledAt: latestCharge ? this.#settledAt(latestCharge) : null,
-    };
+    });
+  }
+
+  async listActivity(since: Date): Promise<string[]> {
+    await this.#latency();
+    return [...this.#intents.values()].filter((intent) => intent.activity.some((at) => at >= since)).map((intent) => intent.id);
   }
 
   async listSettlements(paymentIntentIds: readonly string[]): Promise<SettlementRecord[]> {
@@ -151,7 +183,12 @@ export class SyntheticGateway implements BillingGatewayClient {
     execute: () => R,
   ): Promise<R> {
     await this.#latency();
-    const stored = this.#outcomes.get(request.idempotencyKey);
+    let stored = this.#outcomes.get(request.idempotencyKey);
+    if (stored && this.#now().getTime() - stored.storedAt.getTime() > this.#keyRetentionMs) {
+      // Forgotten, as Stripe forgets keys: the same request now runs again as a new one.
+      this.#outcomes.delete(request.idempotencyKey);
+      stored = undefined;
+    }
     if (stored && !isDeepStrictEqual({ operation: stored.operation, request: stored.request }, { operation, request })) {
       throw new GatewayDeclinedError(
         'idempotency_error',
@@ -170,7 +207,7 @@ export class SyntheticGateway implements BillingGatewayClient {
         failure?.mode === 'decline'
           ? { ok: false, declineCode: failure.declineCode, message: `Synthetic ${operation} declined (${failure.declineCode})` }
           : attempt(execute);
-      this.#outcomes.set(request.idempotencyKey, { operation, request: structuredClone(request), outcome });
+      this.#outcomes.set(request.idempotencyKey, { operation, request: structuredClone(request), storedAt: this.#now(), outcome });
     }
     if (failure?.mode === 'timeout_after_success') {
       throw new GatewayUnavailableError(`Synthetic processor timed out after processing the ${operation}; the answer was lost`);
@@ -197,15 +234,23 @@ export class SyntheticGateway implements BillingGatewayClient {
     const line = this.#line(request.idempotencyKey, 'charge', request.amount, capturedAt);
     const intent: SyntheticIntent = existing ?? {
       id: paymentIntentId,
+      invoiceId: request.invoiceId,
       currency: request.currency,
+      createdAt: capturedAt,
       captured: 0,
+      capturedAt: null,
+      captureAttemptIds: [],
       refunded: 0,
       finalCaptured: false,
       latestChargeId: chargeId,
       lines: [],
       refunds: new Map(),
+      activity: [],
     };
     intent.captured += request.amount;
+    intent.capturedAt = capturedAt;
+    intent.captureAttemptIds.push(request.idempotencyKey);
+    intent.activity.push(capturedAt);
     intent.finalCaptured = request.finalCapture;
     intent.latestChargeId = chargeId;
     intent.lines.push(line);
@@ -215,6 +260,7 @@ export class SyntheticGateway implements BillingGatewayClient {
       paymentIntentId,
       chargeId,
       amountCaptured: request.amount,
+      capturedTotal: intent.captured,
       capturedAt,
       settledAt: this.#settledAt(line),
     };
@@ -232,13 +278,30 @@ export class SyntheticGateway implements BillingGatewayClient {
         `Refund of ${request.amount} exceeds the ${refundable} still refundable on ${intent.id}`,
       );
     }
+    const refund = this.#recordRefund(intent, request.idempotencyKey, request.amount, request.reason, request.idempotencyKey);
+    return { ...refund, status: 'succeeded' };
+  }
+
+  #recordRefund(intent: SyntheticIntent, seed: string, amount: number, reason: RefundReason, attemptId: string | null): ProcessorRefund {
     const createdAt = this.#now();
-    const refundId = syntheticId('re_syn_', request.idempotencyKey);
-    const line = this.#line(request.idempotencyKey, 'refund', -request.amount, createdAt);
-    intent.refunded += request.amount;
+    const refund: ProcessorRefund = {
+      id: syntheticId('re_syn_', seed),
+      paymentIntentId: intent.id,
+      chargeId: intent.latestChargeId,
+      amount,
+      currency: intent.currency,
+      status: 'succeeded',
+      attemptId,
+      reason,
+      failureReason: null,
+      createdAt,
+    };
+    const line = this.#line(seed, 'refund', -amount, createdAt);
+    intent.refunded += amount;
     intent.lines.push(line);
-    intent.refunds.set(refundId, { amount: request.amount, line });
-    return { status: 'succeeded', refundId, amount: request.amount, createdAt };
+    intent.refunds.set(refund.id, { refund, line });
+    intent.activity.push(createdAt);
+    return refund;
   }
 
   #line(idempotencyKey: string, type: SettlementLine['type'], amount: number, at: Date): SettlementLine {

@@ -487,6 +487,20 @@ describe('StripeGateway under every fault kind', () => {
     expect(intent().amount_received).toBe(2_000);
   });
 
+  it('a timeout while Stripe has not yet executed is unavailable, and the work may still happen after', async () => {
+    const { paymentIntentId, intent } = seedIntent(10_000);
+    const request = captureRequest({ paymentIntentId, amount: 2_500, finalCapture: false });
+    const gate = fake.holdNext({ method: 'POST', path: capturePath(paymentIntentId) });
+
+    expect(await rejectionOf(gatewayFor({ timeoutMs: 300 }).capture(request))).toBeInstanceOf(GatewayUnavailableError);
+    expect(intent().amount_received).toBe(0);
+    gate.release();
+    await expect.poll(() => intent().amount_received).toBe(2_500);
+
+    expect(await gatewayFor().capture(request)).toMatchObject({ amountCaptured: 2_500, capturedTotal: 2_500 });
+    expect(requestsTo(capturePath(paymentIntentId)).map((sent) => sent.replayed)).toEqual([false, true]);
+  });
+
   it('a key reused with other parameters is declined with idempotency_error', async () => {
     const { paymentIntentId, intent } = seedIntent(10_000);
     const request = captureRequest({ paymentIntentId, amount: 2_000, finalCapture: false });

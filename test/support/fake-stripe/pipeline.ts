@@ -55,8 +55,8 @@ export function requestPipeline({ faults, idempotency, events, closing }: Deps) 
       } catch {
         return; // the server is closing
       }
-      if (res.destroyed || res.socket?.destroyed) return; // the client gave up: the answer is lost
     }
+    if (res.destroyed || res.socket?.destroyed) return; // the client gave up (held, hung): the answer is lost
     if (fault?.kind === 'drop') return drop(res);
     send(res, outcome.answer, recorded.requestId);
 

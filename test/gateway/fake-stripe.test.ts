@@ -303,6 +303,7 @@ describe('fake Stripe events', () => {
     expect(refunded).toMatchObject({ object: 'charge', amount_refunded: 2_500, payment_intent: id });
     expect(refunded).not.toHaveProperty('refunds');
     expect(events[5]?.data.previous_attributes).toEqual({ amount_refunded: 0, refunded: false });
+    expect(events[4]?.data.object).toMatchObject({ id: refund.id, balance_transaction: expect.stringMatching(/^txn_/) });
     expect(events[7]).toMatchObject({ request: { id: null }, data: { object: { id: refund.id, status: 'failed' } } });
     expect(events[8]?.data.object).toMatchObject({ amount_refunded: 0 });
     expect(fake.state.events.about(id).length).toBeGreaterThanOrEqual(events.length);

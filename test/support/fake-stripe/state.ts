@@ -207,16 +207,17 @@ export class FakeStripeState extends FakeStripeStore {
       ...(status === 'failed' ? { failure_reason: 'unknown' } : {}),
     };
     this.addRefund(refund);
-    this.events.record('refund.created', refund);
     // A refund that failed on the spot moved nothing; one that succeeded or is pending is owed already.
     if (status === 'succeeded' || status === 'pending') {
       const before = { amount_refunded: charge.amount_refunded, refunded: charge.refunded };
       refund.balance_transaction = this.addBalanceTransaction('refund', -amount, charge.currency, refund.id).id;
       charge.amount_refunded += amount;
       charge.refunded = charge.amount_refunded === charge.amount_captured;
+      this.events.record('refund.created', refund);
       this.events.record('charge.refunded', charge, before);
     } else {
-      this.events.record(`refund.${status}`, refund);
+      this.events.record('refund.created', refund);
+      if (status === 'failed') this.events.record('refund.failed', refund);
     }
     return refund;
   }

@@ -7,6 +7,7 @@ import {
 } from '../../src/domain/gateway/billing-gateway-client.js';
 import { StripeGateway, type StripeGatewayOptions } from '../../src/adapters/stripe/stripe-gateway.js';
 import { startFakeStripe, type FakeStripe } from '../support/fake-stripe/server.js';
+import { fromStripeAmount } from '../../src/adapters/stripe/stripe-units.js';
 import { captureRequest, refundRequest } from './requests.js';
 
 let fake: FakeStripe;
@@ -47,6 +48,7 @@ describe('StripeGateway capture', () => {
       paymentIntentId,
       chargeId: charge.id,
       amountCaptured: 10_000,
+      capturedTotal: 10_000,
       capturedAt: new Date(transaction.created * 1000),
       settledAt: null, // Stripe's funds are pending for days
     });
@@ -66,6 +68,7 @@ describe('StripeGateway capture', () => {
     expect(sent?.body).toEqual({
       amount_to_capture: '2500',
       final_capture: 'false',
+      metadata: { [`cap_${request.idempotencyKey.replaceAll('-', '')}`]: '2500' },
       expand: ['latest_charge.balance_transaction'],
     });
   });
@@ -80,6 +83,7 @@ describe('StripeGateway capture', () => {
 
     expect(second.chargeId).toBe(first.chargeId);
     expect([first.amountCaptured, second.amountCaptured]).toEqual([3_000, 7_000]);
+    expect([first.capturedTotal, second.capturedTotal]).toEqual([3_000, 10_000]);
     expect(intent()).toMatchObject({ status: 'succeeded', amount_received: 10_000, amount_capturable: 0 });
     expect(fake.state.balanceTransactionsOf({ source: first.chargeId }).map((line) => line.amount)).toEqual([3_000, 7_000]);
   });
@@ -214,9 +218,10 @@ describe('StripeGateway refunds', () => {
     const { refund, charge } = await captured(10_000);
 
     const partial = await refund({ amount: 4_000 });
-    expect(partial).toMatchObject({ status: 'succeeded', amount: 4_000 });
-    expect(partial.refundId).toMatch(/^re_/);
-    expect(fake.state.refunds.get(partial.refundId)).toMatchObject({ amount: 4_000, status: 'succeeded' });
+    expect(partial).toMatchObject({ status: 'succeeded', amount: 4_000, currency: 'USD', reason: 'REQUESTED_BY_CUSTOMER', failureReason: null });
+    expect(partial.id).toMatch(/^re_/);
+    expect(partial.chargeId).toBe(charge().id);
+    expect(fake.state.refunds.get(partial.id)).toMatchObject({ amount: 4_000, status: 'succeeded' });
     await refund({ amount: 6_000 });
     expect(charge()).toMatchObject({ amount_refunded: 10_000, refunded: true });
 
@@ -288,36 +293,66 @@ describe('StripeGateway lookups', () => {
   });
 
   it('reports an authorised, uncaptured payment', async () => {
-    const { paymentIntentId, intent } = seedIntent(9_000, 'jpy');
+    const paymentIntentId = fake.state.createPaymentIntent({ amount: 9_000, currency: 'jpy', metadata: { invoice_id: 'inv-jpy' } });
     expect(await gatewayFor().getPayment(paymentIntentId)).toEqual({
       paymentIntentId,
       status: 'requires_capture',
-      chargeId: intent().latest_charge,
-      amountCaptured: 0,
-      amountRefunded: 0,
       currency: 'JPY',
+      invoiceId: 'inv-jpy',
+      chargeId: fake.state.paymentIntents.get(paymentIntentId)!.latest_charge,
+      amountCaptured: 0,
+      capturedAt: null,
+      captureAttemptIds: [],
+      refunds: [],
       settledAt: null,
     });
   });
 
-  it('reports captures, refunds and the settlement once the funds are available', async () => {
+  it('reports captures with their attempts and times, every refund, and the settlement once available', async () => {
     const { paymentIntentId, intent } = seedIntent(10_000);
     const gateway = gatewayFor();
-    const capture = captureRequest({ paymentIntentId });
-    await gateway.capture(capture);
-    await gateway.refund(refundRequest({ invoiceId: capture.invoiceId, paymentIntentId, amount: 2_500 }));
+    const first = captureRequest({ paymentIntentId, amount: 4_000, finalCapture: false });
+    await gateway.capture(first);
+    fake.clock.advance(3_600_000);
+    const second = captureRequest({ paymentIntentId, amount: 6_000, finalCapture: true });
+    const secondResult = await gateway.capture(second);
+    const ours = await gateway.refund(refundRequest({ invoiceId: first.invoiceId, paymentIntentId, amount: 2_500, reason: 'GOODWILL' }));
+    const dashboard = fake.state.refundFromDashboard({ paymentIntentId, amount: 1_000, reason: 'duplicate' });
+    const unexplained = fake.state.refundFromDashboard({ paymentIntentId, amount: 500, reason: null });
+    fake.state.failRefund(unexplained.id, 'expired_or_canceled_card');
 
-    expect(await gateway.getPayment(paymentIntentId)).toMatchObject({
+    const payment = await gateway.getPayment(paymentIntentId);
+    expect(payment).toMatchObject({
       status: 'succeeded',
       chargeId: intent().latest_charge,
       amountCaptured: 10_000,
-      amountRefunded: 2_500,
+      capturedAt: secondResult.capturedAt,
       currency: 'USD',
       settledAt: null,
     });
+    expect(payment?.captureAttemptIds).toEqual([first.idempotencyKey, second.idempotencyKey]);
+    expect(payment?.refunds.map((refund) => [refund.id, refund.amount, refund.status, refund.attemptId, refund.reason, refund.failureReason])).toEqual([
+      [ours.id, 2_500, 'succeeded', ours.attemptId, 'GOODWILL', null],
+      [dashboard.id, 1_000, 'succeeded', null, 'DUPLICATE', null],
+      [unexplained.id, 500, 'failed', null, 'OTHER', 'expired_or_canceled_card'],
+    ]);
+    expect(payment?.refunds[0]?.createdAt).toEqual(new Date(fake.state.refunds.get(ours.id)!.created * 1000));
 
-    const [settled] = fake.state.markAvailable({ paymentIntentId }).filter((line) => line.type === 'charge');
+    const [settled] = fake.state.markAvailable({ paymentIntentId }).filter((line) => line.type === 'charge').slice(-1);
     expect((await gateway.getPayment(paymentIntentId))?.settledAt).toEqual(new Date(settled!.available_on * 1000));
+  });
+
+  it('reads all refunds of a payment, page after page', async () => {
+    const paymentIntentId = fake.state.createPaymentIntent({ amount: 30_000, currency: 'usd', captureMethod: 'automatic' });
+    for (let index = 0; index < 105; index += 1) fake.state.refundFromDashboard({ paymentIntentId, amount: 100 });
+    const before = fake.callCounts()['GET /v1/refunds'] ?? 0;
+
+    const payment = await gatewayFor().getPayment(paymentIntentId);
+
+    expect(payment?.refunds).toHaveLength(105);
+    expect(payment?.refunds[0]?.createdAt.getTime()).toBeLessThanOrEqual(payment!.refunds[104]!.createdAt.getTime());
+    expect(new Set(payment?.refunds.map((refund) => refund.id)).size).toBe(105);
+    expect(fake.callCounts()['GET /v1/refunds']).toBe(before + 2);
   });
 
   it('lists settled lines of several payment intents: each capture, each refund', async () => {
@@ -381,5 +416,197 @@ describe('StripeGateway with a wrong secret key', () => {
     expect((error as Error).message).not.toContain('wrong_key');
     expect(intent().amount_received).toBe(0);
     await expect(gateway.getPayment(paymentIntentId)).rejects.toBeInstanceOf(GatewayConfigurationError);
+  });
+});
+
+describe('StripeGateway under every fault kind', () => {
+  const HOUR = 3_600_000;
+  const capturePath = (id: string) => `/v1/payment_intents/${id}/capture`;
+
+  it('a 500 after Stripe captured is unavailable, and so is every re-send with the key; a lookup finds the capture', async () => {
+    const { paymentIntentId, intent } = seedIntent(5_000);
+    const request = captureRequest({ paymentIntentId, amount: 5_000 });
+    fake.failNext(500, { after: true, method: 'POST', path: capturePath(paymentIntentId) });
+    // Stripe says not to retry a saved 500: the SDK sends once, however many retries it may make.
+    const gateway = gatewayFor({ maxNetworkRetries: 2 });
+
+    expect(await rejectionOf(gateway.capture(request))).toBeInstanceOf(GatewayUnavailableError);
+    expect(requestsTo(capturePath(paymentIntentId))).toHaveLength(1);
+    expect(await rejectionOf(gateway.capture(request))).toBeInstanceOf(GatewayUnavailableError);
+    expect(intent().amount_received).toBe(5_000);
+
+    const payment = await gateway.getPayment(paymentIntentId);
+    expect(payment).toMatchObject({ amountCaptured: 5_000, captureAttemptIds: [request.idempotencyKey] });
+  });
+
+  it('a re-send after the key expired is a new request: a second partial capture, or a decline for a full one', async () => {
+    const partial = seedIntent(10_000);
+    const request = captureRequest({ paymentIntentId: partial.paymentIntentId, amount: 3_000, finalCapture: false });
+    await gatewayFor().capture(request);
+    fake.clock.advance(25 * HOUR);
+    const again = await gatewayFor().capture(request);
+    expect(again.capturedTotal).toBe(6_000); // why the domain looks up, never re-sends, after its window
+    expect(partial.intent().amount_received).toBe(6_000);
+
+    const full = seedIntent(10_000);
+    const fullRequest = captureRequest({ paymentIntentId: full.paymentIntentId, amount: 10_000 });
+    await gatewayFor().capture(fullRequest);
+    fake.clock.advance(25 * HOUR);
+    const declined = await rejectionOf(gatewayFor().capture(fullRequest));
+    expect((declined as GatewayDeclinedError).declineCode).toBe('payment_intent_unexpected_state');
+  });
+
+  it('a dropped connection, before or after the work, is unavailable', async () => {
+    const { paymentIntentId, intent } = seedIntent(10_000);
+    // The SDK re-sends once after a reset connection, even with retries off: two drops lose the answer.
+    fake.dropNext({ method: 'POST', path: capturePath(paymentIntentId), times: 2 });
+    const before = await rejectionOf(gatewayFor().capture(captureRequest({ paymentIntentId, amount: 1_000, finalCapture: false })));
+    expect(before).toBeInstanceOf(GatewayUnavailableError);
+    expect(intent().amount_received).toBe(0);
+
+    fake.dropNext({ method: 'POST', path: capturePath(paymentIntentId), after: true, times: 2 });
+    const request = captureRequest({ paymentIntentId, amount: 1_000, finalCapture: false });
+    expect(await rejectionOf(gatewayFor().capture(request))).toBeInstanceOf(GatewayUnavailableError);
+    expect(intent().amount_received).toBe(1_000);
+    expect(await gatewayFor().capture(request)).toMatchObject({ amountCaptured: 1_000, capturedTotal: 1_000 });
+  });
+
+  it('a request while another with the same key is in flight (409) is unavailable', async () => {
+    const { paymentIntentId, intent } = seedIntent(10_000);
+    const request = captureRequest({ paymentIntentId, amount: 2_000, finalCapture: false });
+    const gate = fake.holdNext({ method: 'POST', path: capturePath(paymentIntentId) });
+    const first = gatewayFor().capture(request);
+    await gate.arrived;
+
+    const concurrent = await rejectionOf(gatewayFor().capture(request));
+    expect(concurrent).toBeInstanceOf(GatewayUnavailableError);
+    expect(requestsTo(capturePath(paymentIntentId)).at(-1)?.status).toBe(409);
+
+    gate.release();
+    expect(await first).toMatchObject({ amountCaptured: 2_000 });
+    expect(intent().amount_received).toBe(2_000);
+  });
+
+  it('a timeout while Stripe has not yet executed is unavailable, and the work may still happen after', async () => {
+    const { paymentIntentId, intent } = seedIntent(10_000);
+    const request = captureRequest({ paymentIntentId, amount: 2_500, finalCapture: false });
+    const gate = fake.holdNext({ method: 'POST', path: capturePath(paymentIntentId) });
+
+    expect(await rejectionOf(gatewayFor({ timeoutMs: 300 }).capture(request))).toBeInstanceOf(GatewayUnavailableError);
+    expect(intent().amount_received).toBe(0);
+    gate.release();
+    await expect.poll(() => intent().amount_received).toBe(2_500);
+
+    expect(await gatewayFor().capture(request)).toMatchObject({ amountCaptured: 2_500, capturedTotal: 2_500 });
+    expect(requestsTo(capturePath(paymentIntentId)).map((sent) => sent.replayed)).toEqual([false, true]);
+  });
+
+  it('a key reused with other parameters is declined with idempotency_error', async () => {
+    const { paymentIntentId, intent } = seedIntent(10_000);
+    const request = captureRequest({ paymentIntentId, amount: 2_000, finalCapture: false });
+    await gatewayFor().capture(request);
+    const error = await rejectionOf(gatewayFor().capture({ ...request, amount: 3_000 }));
+    expect(error).toBeInstanceOf(GatewayDeclinedError);
+    expect((error as GatewayDeclinedError).declineCode).toBe('idempotency_error');
+    expect(intent().amount_received).toBe(2_000);
+  });
+
+  it('a refund answered with a 500 after Stripe refunded is unavailable; a lookup finds it by its attempt', async () => {
+    const { paymentIntentId } = seedIntent(10_000);
+    const capture = captureRequest({ paymentIntentId });
+    await gatewayFor().capture(capture);
+    const request = refundRequest({ invoiceId: capture.invoiceId, paymentIntentId, amount: 10_000 });
+    fake.failNext(500, { after: true, method: 'POST', path: '/v1/refunds' });
+
+    expect(await rejectionOf(gatewayFor().refund(request))).toBeInstanceOf(GatewayUnavailableError);
+    fake.clock.advance(25 * HOUR);
+    const retried = await rejectionOf(gatewayFor().refund(request));
+    expect((retried as GatewayDeclinedError).declineCode).toBe('charge_already_refunded');
+
+    const payment = await gatewayFor().getPayment(paymentIntentId);
+    expect(payment?.refunds).toEqual([expect.objectContaining({ amount: 10_000, status: 'succeeded', attemptId: request.idempotencyKey })]);
+  });
+});
+
+describe('StripeGateway activity since a watermark', () => {
+  let account: FakeStripe;
+  beforeAll(async () => {
+    account = await startFakeStripe();
+  });
+  afterAll(() => account.close());
+  const gateway = (options: Partial<StripeGatewayOptions> = {}) =>
+    new StripeGateway({ ...account.connection, maxNetworkRetries: 0, timeoutMs: 5_000, ...options });
+  const listCalls = () =>
+    Object.entries(account.callCounts())
+      .filter(([endpoint]) => ['GET /v1/balance_transactions', 'GET /v1/refunds', 'GET /v1/payment_intents'].includes(endpoint))
+      .reduce((sum, [, count]) => sum + count, 0);
+
+  it('names each payment touched since then once, in calls that follow the activity, not the account', async () => {
+    const seed = (captureMethod: 'manual' | 'automatic') => account.state.createPaymentIntent({ amount: 10_000, currency: 'usd', captureMethod });
+    const toCapture = seed('manual');
+    const toRefund = seed('automatic');
+    const refundThatFails = seed('automatic');
+    const failing = account.state.refundFromDashboard({ paymentIntentId: refundThatFails, amount: 1_000 });
+    for (let index = 0; index < 300; index += 1) seed(index % 2 === 0 ? 'manual' : 'automatic'); // untouched
+    account.clock.advance(24 * 3_600_000);
+    const since = account.clock.now();
+
+    await gateway().capture(captureRequest({ paymentIntentId: toCapture, amount: 4_000, finalCapture: false }));
+    account.state.refundFromDashboard({ paymentIntentId: toRefund, amount: 2_000 });
+    account.state.failRefund(failing.id);
+    const created = seed('manual');
+
+    const before = listCalls();
+    const activity = await gateway().listActivity(since);
+    expect(activity.sort()).toEqual([toCapture, toRefund, refundThatFails, created].sort());
+    expect(listCalls() - before).toBe(3);
+  });
+
+  it('pages through activity larger than a page', async () => {
+    account.clock.advance(3_600_000);
+    const since = account.clock.now();
+    const created = Array.from({ length: 150 }, () => account.state.createPaymentIntent({ amount: 100, currency: 'usd' }));
+    const before = listCalls();
+    const activity = await gateway().listActivity(since);
+    expect(new Set(activity)).toEqual(new Set(created));
+    expect(listCalls() - before).toBe(4); // balance transactions 1, refunds 1, payment intents 2
+  });
+});
+
+describe('StripeGateway processor units', () => {
+  const sentBody = (paymentIntentId: string) => requestsTo(`/v1/payment_intents/${paymentIntentId}/capture`).at(-1)?.body;
+
+  it('ISK: the ledger\'s krónur go to Stripe ×100 and come back ÷100', async () => {
+    const paymentIntentId = fake.state.createPaymentIntent({ amount: 50_000, currency: 'isk' }); // 500 kr at Stripe
+    const gateway = gatewayFor();
+    const capture = captureRequest({ paymentIntentId, currency: 'ISK', amount: 200, finalCapture: false });
+
+    expect(await gateway.capture(capture)).toMatchObject({ amountCaptured: 200, capturedTotal: 200 });
+    expect(sentBody(paymentIntentId)).toMatchObject({ amount_to_capture: '20000' });
+    const refund = await gateway.refund(refundRequest({ invoiceId: capture.invoiceId, paymentIntentId, currency: 'ISK', amount: 50 }));
+    expect(refund).toMatchObject({ amount: 50, currency: 'ISK' });
+    expect(fake.state.refunds.get(refund.id)?.amount).toBe(5_000);
+    expect(await gateway.getPayment(paymentIntentId)).toMatchObject({ amountCaptured: 200, refunds: [expect.objectContaining({ amount: 50 })] });
+  });
+
+  it('ISK: a Stripe amount that is not whole krónur is reported, never rounded', () => {
+    expect(() => fromStripeAmount('isk', 50_050)).toThrow(/not a whole number/);
+  });
+
+  it.each(['BHD', 'JOD', 'KWD', 'OMR', 'TND'])('%s: an amount not ending in 0 is declined before Stripe is called; one ending in 0 goes as it is', async (currency) => {
+    const paymentIntentId = fake.state.createPaymentIntent({ amount: 5_000, currency });
+    const refused = await rejectionOf(gatewayFor().capture(captureRequest({ paymentIntentId, currency, amount: 1_005, finalCapture: false })));
+    expect(refused).toBeInstanceOf(GatewayDeclinedError);
+    expect((refused as GatewayDeclinedError).declineCode).toBe('amount_precision_unsupported');
+    expect(requestsTo(`/v1/payment_intents/${paymentIntentId}`, 'GET')).toHaveLength(0);
+
+    await gatewayFor().capture(captureRequest({ paymentIntentId, currency, amount: 1_010, finalCapture: false }));
+    expect(sentBody(paymentIntentId)).toMatchObject({ amount_to_capture: '1010' });
+  });
+
+  it.each(['HUF', 'TWD', 'UGX'])('%s: Stripe takes charges in ISO 4217 minor units (its special case is payouts only), unchanged', async (currency) => {
+    const paymentIntentId = fake.state.createPaymentIntent({ amount: 20_000, currency });
+    expect(await gatewayFor().capture(captureRequest({ paymentIntentId, currency, amount: 12_345 }))).toMatchObject({ capturedTotal: 12_345 });
+    expect(sentBody(paymentIntentId)).toMatchObject({ amount_to_capture: '12345' });
   });
 });

@@ -1,17 +1,29 @@
 import Stripe from 'stripe';
 import {
   GatewayDeclinedError,
-  GatewayUnavailableError,
   type BillingGatewayClient,
   type CaptureRequest,
   type CaptureResult,
   type PaymentState,
-  type RefundReason,
+  type ProcessorRefund,
   type RefundRequest,
   type RefundResult,
   type SettlementRecord,
 } from '../../domain/gateway/billing-gateway-client.js';
+import { listActivity } from './stripe-activity.js';
 import { isResourceMissing, toGatewayError } from './stripe-errors.js';
+import {
+  STRIPE_REFUND_REASON,
+  captureAttemptIds,
+  captureMetadataKey,
+  chargeTransaction,
+  expanded,
+  fromUnix,
+  paymentStatus,
+  processorRefund,
+  settledAt,
+} from './stripe-objects.js';
+import { fromStripeAmount, toStripeAmount } from './stripe-units.js';
 
 export type StripeGatewayOptions = {
   secretKey: string;
@@ -21,18 +33,13 @@ export type StripeGatewayOptions = {
   protocol?: 'http' | 'https';
   /** Per request; past it the outcome is unknown (GatewayUnavailableError). */
   timeoutMs?: number;
-  /** The SDK's own retries of network errors, 409 and 5xx, always with the same idempotency key. */
+  /**
+   * The SDK's own retries (network errors, 409, 5xx), seconds apart and always with the same idempotency
+   * key, so never a second capture. Kept small: a 500 that Stripe saved for the key is replayed to every
+   * retry anyway (Stripe then says `Stripe-Should-Retry: false`), and the domain's settle job looks the
+   * outcome up instead. Note that the SDK retries a reset connection once even with 0.
+   */
   maxNetworkRetries?: number;
-};
-
-/** Stripe knows three reasons; ours without an equivalent go as requested_by_customer, our code in metadata. */
-const STRIPE_REFUND_REASON: Record<RefundReason, Stripe.RefundCreateParams.Reason> = {
-  DUPLICATE: 'duplicate',
-  FRAUDULENT: 'fraudulent',
-  REQUESTED_BY_CUSTOMER: 'requested_by_customer',
-  SERVICE_NOT_PROVIDED: 'requested_by_customer',
-  GOODWILL: 'requested_by_customer',
-  OTHER: 'requested_by_customer',
 };
 
 const PAGE = { limit: 100 } as const;
@@ -48,7 +55,7 @@ export class StripeGateway implements BillingGatewayClient {
       port: options.port,
       protocol: options.protocol,
       timeout: options.timeoutMs ?? 20_000,
-      maxNetworkRetries: options.maxNetworkRetries ?? 2,
+      maxNetworkRetries: options.maxNetworkRetries ?? 1,
       telemetry: false,
       appInfo: { name: 'billing-ledger' },
     });
@@ -59,6 +66,8 @@ export class StripeGateway implements BillingGatewayClient {
     if (!paymentIntentId) {
       throw new GatewayDeclinedError('payment_intent_missing', `Invoice ${request.invoiceId} has no Stripe payment intent to capture`);
     }
+    const amountToCapture = toStripeAmount(request.currency, request.amount);
+    const metadataKey = captureMetadataKey(request.idempotencyKey);
     return this.#call('capture a payment', async () => {
       // The currency never changes on an intent, so checking it first is race-free, and it stops an
       // amount in one currency's minor units being captured as another's.
@@ -71,7 +80,13 @@ export class StripeGateway implements BillingGatewayClient {
       }
       const intent = await this.#stripe.paymentIntents.capture(
         paymentIntentId,
-        { amount_to_capture: request.amount, final_capture: request.finalCapture, expand: ['latest_charge.balance_transaction'] },
+        {
+          amount_to_capture: amountToCapture,
+          final_capture: request.finalCapture,
+          // Which of our attempts captured how much (in Stripe's units), for a lookup after a lost answer.
+          metadata: { [metadataKey]: String(amountToCapture) },
+          expand: ['latest_charge.balance_transaction'],
+        },
         { idempotencyKey: request.idempotencyKey },
       );
       const charge = expanded(intent.latest_charge, 'latest_charge');
@@ -81,39 +96,33 @@ export class StripeGateway implements BillingGatewayClient {
         paymentIntentId: intent.id,
         chargeId: charge.id,
         amountCaptured: request.amount,
-        // Stripe's own timestamp: a replay after a lost answer reports the original capture time.
-        capturedAt: transaction ? fromUnix(transaction.created) : new Date(),
+        capturedTotal: fromStripeAmount(intent.currency, intent.amount_received),
+        // Stripe's own time: a replay after a lost answer reports the original capture's.
+        capturedAt: fromUnix(transaction?.created ?? charge.created),
         settledAt: settledAt(transaction),
       };
     });
   }
 
   async refund(request: RefundRequest): Promise<RefundResult> {
-    const refund = await this.#call('refund a payment', () =>
+    const amount = toStripeAmount(request.currency, request.amount);
+    const created = await this.#call('refund a payment', () =>
       this.#stripe.refunds.create(
         {
           payment_intent: request.paymentIntentId,
-          amount: request.amount,
+          amount,
           reason: STRIPE_REFUND_REASON[request.reason],
-          // payment_attempt_id lets the refund's webhook settle our attempt instead of counting the money twice.
+          // payment_attempt_id lets the refund's webhook and lookups settle our attempt instead of counting the money twice.
           metadata: { invoice_id: request.invoiceId, reason_code: request.reason, payment_attempt_id: request.idempotencyKey },
         },
         { idempotencyKey: request.idempotencyKey },
       ),
     );
-    const result = { refundId: refund.id, amount: refund.amount, createdAt: fromUnix(refund.created) };
-    switch (refund.status) {
-      case 'succeeded':
-        return { status: 'succeeded', ...result };
-      case 'pending':
-      case 'requires_action':
-        return { status: 'pending', ...result };
-      default:
-        throw new GatewayDeclinedError(
-          refund.failure_reason ?? `refund_${refund.status ?? 'failed'}`,
-          `Stripe refund ${refund.id} ended ${refund.status ?? 'without a status'}`,
-        );
+    const refund = processorRefund(created, request.paymentIntentId);
+    if (refund.status === 'failed' || refund.status === 'canceled') {
+      throw new GatewayDeclinedError(refund.failureReason ?? `refund_${refund.status}`, `Stripe refund ${refund.id} ended ${refund.status}`);
     }
+    return { ...refund, status: refund.status };
   }
 
   async getPayment(paymentIntentId: string): Promise<PaymentState | null> {
@@ -127,16 +136,24 @@ export class StripeGateway implements BillingGatewayClient {
       }
       const charge = intent.latest_charge === null ? null : expanded(intent.latest_charge, 'latest_charge');
       const transaction = chargeTransaction(charge);
+      const captured = intent.amount_received > 0;
       return {
         paymentIntentId: intent.id,
         status: paymentStatus(intent),
-        chargeId: charge?.id ?? null,
-        amountCaptured: intent.amount_received,
-        amountRefunded: charge?.amount_refunded ?? 0,
         currency: intent.currency.toUpperCase(),
+        invoiceId: intent.metadata.invoice_id ?? null,
+        chargeId: charge?.id ?? null,
+        amountCaptured: fromStripeAmount(intent.currency, intent.amount_received),
+        capturedAt: captured && charge ? fromUnix(transaction?.created ?? charge.created) : null,
+        captureAttemptIds: captureAttemptIds(intent.metadata),
+        refunds: await this.#refundsOf(intent.id),
         settledAt: settledAt(transaction),
       };
     });
+  }
+
+  async listActivity(since: Date): Promise<string[]> {
+    return this.#call('list recent activity', () => listActivity(this.#stripe, since));
   }
 
   /**
@@ -158,7 +175,7 @@ export class StripeGateway implements BillingGatewayClient {
             paymentIntentId,
             id: transaction.id,
             type,
-            amount: transaction.amount,
+            amount: fromStripeAmount(transaction.currency, transaction.amount),
             currency: transaction.currency.toUpperCase(),
             availableOn: fromUnix(transaction.available_on),
           });
@@ -166,6 +183,15 @@ export class StripeGateway implements BillingGatewayClient {
       }
       return records;
     });
+  }
+
+  /** Every refund of the intent, in any status, oldest first (Stripe lists newest first). */
+  async #refundsOf(paymentIntentId: string): Promise<ProcessorRefund[]> {
+    const refunds: ProcessorRefund[] = [];
+    for await (const refund of this.#stripe.refunds.list({ payment_intent: paymentIntentId, ...PAGE })) {
+      refunds.push(processorRefund(refund, paymentIntentId));
+    }
+    return refunds.reverse();
   }
 
   async #settlementTransactions(paymentIntentId: string): Promise<Stripe.BalanceTransaction[]> {
@@ -197,50 +223,6 @@ export class StripeGateway implements BillingGatewayClient {
     } catch (error) {
       throw toGatewayError(error, action);
     }
-  }
-}
-
-/**
- * We always ask Stripe to expand these; an id here means the response is not what we asked for. The
- * request may well have succeeded, so the outcome is unknown rather than declined.
- */
-function expanded<T extends { id: string }>(value: string | T | null, field: string): T {
-  if (value === null || typeof value === 'string') {
-    throw new GatewayUnavailableError(`Stripe's answer did not include an expanded ${field}`);
-  }
-  return value;
-}
-
-function chargeTransaction(charge: Stripe.Charge | null): Stripe.BalanceTransaction | null {
-  if (charge === null || charge.balance_transaction === null) return null;
-  return expanded(charge.balance_transaction, 'balance_transaction');
-}
-
-function settledAt(transaction: Stripe.BalanceTransaction | null): Date | null {
-  return transaction?.status === 'available' ? fromUnix(transaction.available_on) : null;
-}
-
-function fromUnix(seconds: number): Date {
-  return new Date(seconds * 1000);
-}
-
-/**
- * Our statuses are the processor's view as reconciliation needs it. Intents still waiting for the
- * customer (payment method, confirmation, action) have captured nothing yet: `processing`, unless the
- * last attempt failed.
- */
-function paymentStatus(intent: Stripe.PaymentIntent): PaymentState['status'] {
-  switch (intent.status) {
-    case 'requires_capture':
-      return 'requires_capture';
-    case 'succeeded':
-      return 'succeeded';
-    case 'canceled':
-      return 'canceled';
-    case 'processing':
-      return 'processing';
-    default:
-      return intent.last_payment_error ? 'failed' : 'processing';
   }
 }
 

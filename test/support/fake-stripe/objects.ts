@@ -59,25 +59,47 @@ export type FakeRefund = {
   currency: string;
   metadata: Metadata;
   payment_intent: string;
-  reason: 'duplicate' | 'fraudulent' | 'requested_by_customer' | null;
+  reason: 'duplicate' | 'fraudulent' | 'requested_by_customer' | 'expired_uncaptured_charge' | null;
   status: RefundStatus;
   failure_reason?: string;
+  /** The `refund_failure` balance transaction that gave the money back, once a refund failed. */
+  failure_balance_transaction?: string;
 };
 
 export type FakeBalanceTransaction = {
   id: string;
   object: 'balance_transaction';
-  /** Positive for a capture, negative for a refund. */
+  /** Positive for a capture and a refund failure (the money comes back), negative for a refund. */
   amount: number;
   available_on: number;
   created: number;
   currency: string;
   fee: 0;
   net: number;
-  reporting_category: 'charge' | 'refund';
+  reporting_category: BalanceTransactionType;
+  /** The charge (for `charge`) or the refund (for `refund` and `refund_failure`). */
   source: string;
   status: 'pending' | 'available';
-  type: 'charge' | 'refund';
+  type: BalanceTransactionType;
+};
+
+export type BalanceTransactionType = 'charge' | 'refund' | 'refund_failure';
+
+/**
+ * A webhook event as Stripe sends it (API version 2022-11-15 and later): `data.object` is a snapshot of
+ * the object when it changed, a charge without its `refunds` list; `created` is when it happened.
+ */
+export type FakeEvent = {
+  id: string;
+  object: 'event';
+  api_version: string;
+  created: number;
+  data: { object: Record<string, unknown>; previous_attributes?: Record<string, unknown> };
+  livemode: false;
+  pending_webhooks: 1;
+  /** The API request that caused it; `id: null` for changes made in the dashboard or by Stripe itself. */
+  request: { id: string | null; idempotency_key: string | null };
+  type: string;
 };
 
 export type FakeStripeObject = FakePaymentIntent | FakeCharge | FakeRefund | FakeBalanceTransaction;

@@ -3,6 +3,7 @@ import type { FakeStripeObject } from './objects.js';
 import {
   assertKnownParams,
   booleanParam,
+  createdParam,
   expandParam,
   integerParam,
   metadataParam,
@@ -19,7 +20,7 @@ export type Route = {
   handle: (params: Params, pathParams: Record<string, string>) => { status?: number; body: unknown };
 };
 
-const LIST_PARAMS = ['limit', 'starting_after', 'expand'];
+const LIST_PARAMS = ['limit', 'starting_after', 'expand', 'created'];
 
 /** The Stripe endpoints the gateway uses (and reconciliation and webhook tests will), over one state. */
 export function fakeStripeRoutes(state: FakeStripeState): Route[] {
@@ -29,19 +30,32 @@ export function fakeStripeRoutes(state: FakeStripeState): Route[] {
     if (!object) throw resourceMissing(kind, path.id!, 'id');
     return { body: renderObject(state, object, expandParam(params)) };
   };
-  const list = (url: string, params: Params, items: readonly FakeStripeObject[]) => ({
-    body: renderList(state, url, items, {
+  /** Every list answers newest first, paged, and filtered by `created` like Stripe's. */
+  const list = (url: string, params: Params, all: readonly (FakeStripeObject & { created: number })[]) => {
+    const created = createdParam(params);
+    const items = all.filter((item) => created(item.created));
+    return {
+      body: renderList(state, url, items, {
       limit: integerParam(params, 'limit'),
       startingAfter: stringParam(params, 'starting_after'),
-      expand: expandParam(params),
-    }),
-  });
+        expand: expandParam(params),
+      }),
+    };
+  };
   const knownPaymentIntent = (id: string | undefined) => {
     if (id !== undefined && !state.paymentIntents.has(id)) throw resourceMissing('payment_intent', id, 'payment_intent');
     return id;
   };
 
   return [
+    {
+      method: 'GET',
+      path: '/v1/payment_intents',
+      handle: (params) => {
+        assertKnownParams(params, LIST_PARAMS);
+        return list('/v1/payment_intents', params, [...state.paymentIntents.values()]);
+      },
+    },
     { method: 'GET', path: '/v1/payment_intents/:id', handle: retrieve('payment_intent', (id) => state.paymentIntents.get(id)) },
     {
       method: 'POST',
@@ -53,8 +67,8 @@ export function fakeStripeRoutes(state: FakeStripeState): Route[] {
         const expand = expandParam(params);
         const before = state.paymentIntents.get(path.id!);
         if (before) renderObject(state, before, expand); // refuses a bad `expand` before anything moves
-        const intent = state.capturePaymentIntent(path.id!, { amountToCapture, finalCapture });
-        if (params.metadata !== undefined) Object.assign(intent.metadata, metadataParam(params));
+        const metadata = params.metadata === undefined ? undefined : metadataParam(params);
+        const intent = state.capturePaymentIntent(path.id!, { amountToCapture, finalCapture, metadata });
         return { body: renderObject(state, intent, expand) };
       },
     },

@@ -1,19 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { FakeStripeError, type StripeErrorBody } from './errors.js';
-import { FaultPlan, type Fault, type FaultOptions } from './faults.js';
+import type { StripeErrorBody } from './errors.js';
+import type { FakeEvent } from './objects.js';
+import { FaultPlan, Gate, type FaultOptions } from './faults.js';
 import { IdempotencyStore } from './idempotency.js';
 import type { Params } from './params.js';
-import { fakeStripeRoutes, type Route } from './routes.js';
+import { newRequestId, requestPipeline } from './pipeline.js';
+import { fakeStripeRoutes } from './routes.js';
 import { FakeStripeState, type FakeStripeStateOptions } from './state.js';
+import type { FakeClock } from './clock.js';
 
 export type RecordedRequest = {
   method: string;
   /** Without the query string: `/v1/payment_intents/pi_…/capture`. */
   path: string;
+  /** The route it matched, `POST /v1/payment_intents/:id/capture`; `unrouted` for unknown URLs. */
+  endpoint: string;
   /** Lower-cased names, as node gives them. */
   headers: IncomingHttpHeaders;
   idempotencyKey: string | undefined;
@@ -21,7 +25,8 @@ export type RecordedRequest = {
   query: Params;
   /** Parsed form body (POST): `metadata[invoice_id]=x` → `{ metadata: { invoice_id: 'x' } }`. */
   body: Params;
-  /** The status answered, once answered. */
+  requestId: string;
+  /** The status answered, once answered (none when the connection was dropped). */
   status?: number;
   /** True when the answer came from the idempotency store. */
   replayed: boolean;
@@ -36,18 +41,36 @@ export type FakeStripe = {
   /** Everything `new StripeGateway(...)` (or `new Stripe(...)`) needs to talk to this server. */
   connection: { secretKey: string; host: string; port: number; protocol: 'http' };
   state: FakeStripeState;
+  /** The fake's time: `clock.advance(ms)` ages idempotency keys and dates what happens next. */
+  clock: FakeClock;
   /** Every request received, oldest first, including refused ones. */
   requests: RecordedRequest[];
+  /** How many requests each endpoint received (`'GET /v1/refunds'` → 3), from `requests`. */
+  callCounts(): Record<string, number>;
+  /** The events of every change so far, oldest first; `newEvents()` only those since its last call. */
+  events(): FakeEvent[];
+  newEvents(): FakeEvent[];
   /** The next POST (by default) is declined with a 402 card_error; stored under its idempotency key. */
   declineNext(options?: FaultOptions & { code?: string; declineCode?: string; message?: string }): void;
-  /** The next request(s) fail with this status before anything happens (default 500). */
-  failNext(status?: number, options?: FaultOptions): void;
+  /**
+   * The next request(s) fail with this status (default 500): before anything happens, or with
+   * `after: true` once the endpoint has done its work, a 500 that is kept and replayed for the key.
+   */
+  failNext(status?: number, options?: FaultOptions & { after?: boolean }): void;
+  /** The next request's connection is destroyed without an answer, before the endpoint runs or after. */
+  dropNext(options?: FaultOptions & { after?: boolean }): void;
   /** The next request is processed, then its answer is held back for `ms`. */
   hangNext(ms: number, options?: FaultOptions): void;
+  /** The next request stays in flight, its idempotency key taken, until `release()`. */
+  holdNext(options?: FaultOptions): Gate;
   close(): Promise<void>;
 };
 
-export type FakeStripeOptions = FakeStripeStateOptions & { secretKey?: string };
+export type FakeStripeOptions = FakeStripeStateOptions & {
+  secretKey?: string;
+  /** How long idempotency keys are kept on the fake's clock (Stripe: at least 24 hours). */
+  idempotencyKeyTtlSeconds?: number;
+};
 
 /**
  * A Stripe API stand-in on 127.0.0.1 and a free port: the same form-encoded requests, Bearer key check,
@@ -58,22 +81,28 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
   const state = new FakeStripeState(options);
   const requests: RecordedRequest[] = [];
   const faults = new FaultPlan();
-  const idempotency = new IdempotencyStore();
   const closing = new AbortController();
+  const serve = requestPipeline({
+    faults,
+    idempotency: new IdempotencyStore(state.clock, options.idempotencyKeyTtlSeconds),
+    events: state.events,
+    closing: closing.signal,
+  });
 
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'extended'); // qs, like Stripe: `expand[0]=…`, `metadata[key]=…`
   app.use(express.urlencoded({ extended: true }));
   app.use((req, res, next) => {
-    const idempotencyKey = req.get('idempotency-key');
     const recorded: RecordedRequest = {
       method: req.method,
       path: req.path,
+      endpoint: 'unrouted',
       headers: req.headers,
-      idempotencyKey,
+      idempotencyKey: req.get('idempotency-key'),
       query: req.query as Params,
       body: (req.body ?? {}) as Params,
+      requestId: newRequestId(),
       replayed: false,
     };
     requests.push(recorded);
@@ -92,7 +121,10 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
 
   for (const route of fakeStripeRoutes(state)) {
     const method = route.method === 'GET' ? 'get' : 'post';
-    app[method](route.path, (req, res) => serve(route, req, res));
+    app[method](route.path, (req, res) => {
+      (res.locals.recorded as RecordedRequest).endpoint = `${route.method} ${route.path}`;
+      return serve(route, req, res);
+    });
   }
   app.use((req, res) => {
     sendError(res, 404, { type: 'invalid_request_error', message: `Unrecognized request URL (${req.method}: ${req.path}).` });
@@ -101,56 +133,6 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     const message = error instanceof Error ? error.message : String(error);
     sendError(res, 500, { type: 'api_error', message: `Fake Stripe failed: ${message}` });
   });
-
-  /** Faults, then idempotency, then the endpoint; the answer is kept before a hang can lose it. */
-  async function serve(route: Route, req: Request, res: Response): Promise<void> {
-    const recorded = res.locals.recorded as RecordedRequest;
-    const params = route.method === 'GET' ? recorded.query : recorded.body;
-    const fault = faults.take(req.method, req.path);
-    if (fault?.kind === 'fail') return sendError(res, fault.status, failureBody(fault.status));
-
-    const key = route.method === 'POST' ? recorded.idempotencyKey : undefined;
-    const stored = key === undefined ? undefined : idempotency.lookup(key, req.method, req.path, params);
-    if (stored === 'mismatch') {
-      return sendError(res, 400, {
-        type: 'idempotency_error',
-        message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
-      });
-    }
-    let answer = stored;
-    if (answer) {
-      recorded.replayed = true;
-      res.set('Idempotent-Replayed', 'true');
-    } else {
-      const outcome = execute(route, fault, params, req.params as Record<string, string>);
-      answer = { status: outcome.status, body: JSON.stringify(outcome.body) };
-      if (key !== undefined && outcome.executed) idempotency.save(key, req.method, req.path, params, answer);
-    }
-
-    if (fault?.kind === 'hang') {
-      try {
-        await sleep(fault.ms, undefined, { signal: closing.signal });
-      } catch {
-        return; // the server is closing
-      }
-      if (res.destroyed || res.socket?.destroyed) return; // the client gave up: the answer is lost
-    }
-    res.status(answer.status).set('Request-Id', `req_${randomBytes(7).toString('hex')}`).type('application/json').send(answer.body);
-  }
-
-  function execute(route: Route, fault: Fault | undefined, params: Params, pathParams: Record<string, string>) {
-    if (fault?.kind === 'decline') {
-      const error = { type: 'card_error', code: fault.code, decline_code: fault.declineCode, message: fault.message };
-      return { status: 402, body: { error }, executed: true };
-    }
-    try {
-      const { status = 200, body } = route.handle(params, pathParams);
-      return { status, body, executed: true };
-    } catch (error) {
-      if (!(error instanceof FakeStripeError)) throw error;
-      return { status: error.status, body: { error: error.body }, executed: error.executed };
-    }
-  }
 
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
@@ -168,11 +150,25 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     secretKey,
     connection: { secretKey, host, port, protocol: 'http' },
     state,
+    clock: state.clock,
     requests,
+    callCounts: () => {
+      const counts: Record<string, number> = {};
+      for (const request of requests) counts[request.endpoint] = (counts[request.endpoint] ?? 0) + 1;
+      return counts;
+    },
+    events: () => state.events.all(),
+    newEvents: () => state.events.take(),
     declineNext: ({ code = 'card_declined', declineCode = 'generic_decline', message = 'Your card was declined.', ...rest } = {}) =>
       faults.add({ kind: 'decline', code, declineCode, message }, { method: 'POST', ...rest }),
-    failNext: (status = 500, faultOptions) => faults.add({ kind: 'fail', status }, faultOptions),
+    failNext: (status = 500, { after = false, ...rest } = {}) => faults.add({ kind: 'fail', status, when: after ? 'after' : 'before' }, rest),
+    dropNext: ({ after = false, ...rest } = {}) => faults.add({ kind: 'drop', when: after ? 'after' : 'before' }, rest),
     hangNext: (ms, faultOptions) => faults.add({ kind: 'hang', ms }, faultOptions),
+    holdNext: (faultOptions) => {
+      const gate = new Gate();
+      faults.add({ kind: 'hold', gate }, faultOptions);
+      return gate;
+    },
     close: async () => {
       closing.abort();
       server.closeAllConnections();
@@ -183,13 +179,6 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
 
 function sendError(res: Response, status: number, error: StripeErrorBody): void {
   res.status(status).json({ error });
-}
-
-function failureBody(status: number): StripeErrorBody {
-  if (status === 429) {
-    return { type: 'invalid_request_error', code: 'rate_limit', message: 'Too many requests hit the API too quickly.' };
-  }
-  return { type: 'api_error', message: `Something went wrong on Stripe's end (fake ${status}).` };
 }
 
 function maskKey(key: string): string {

@@ -7,7 +7,7 @@ import {
 } from '../../src/domain/gateway/billing-gateway-client.js';
 import { StripeGateway, type StripeGatewayOptions } from '../../src/adapters/stripe/stripe-gateway.js';
 import { startFakeStripe, type FakeStripe } from '../support/fake-stripe/server.js';
-import { fromStripeAmount } from '../../src/adapters/stripe/stripe-units.js';
+import { fromStripeAmount } from '../../src/domain/gateway/stripe-units.js';
 import { captureRequest, refundRequest } from './requests.js';
 
 let fake: FakeStripe;

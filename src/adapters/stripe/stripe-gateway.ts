@@ -14,8 +14,6 @@ import { listActivity } from './stripe-activity.js';
 import { isResourceMissing, toGatewayError } from './stripe-errors.js';
 import {
   STRIPE_REFUND_REASON,
-  captureAttemptIds,
-  captureMetadataKey,
   chargeTransaction,
   expanded,
   fromUnix,
@@ -23,7 +21,8 @@ import {
   processorRefund,
   settledAt,
 } from './stripe-objects.js';
-import { fromStripeAmount, toStripeAmount } from './stripe-units.js';
+import { captureAttemptIds, captureMetadataKey } from '../../domain/gateway/capture-metadata.js';
+import { fromStripeAmount, toStripeAmount } from '../../domain/gateway/stripe-units.js';
 
 export type StripeGatewayOptions = {
   secretKey: string;

@@ -1,12 +1,12 @@
 import type Stripe from 'stripe';
 import {
   GatewayUnavailableError,
-  REFUND_REASONS,
   type PaymentState,
   type ProcessorRefund,
   type RefundReason,
 } from '../../domain/gateway/billing-gateway-client.js';
-import { fromStripeAmount } from './stripe-units.js';
+import { refundReasonOf } from '../../domain/processor-events/stripe-views.js';
+import { fromStripeAmount } from '../../domain/gateway/stripe-units.js';
 
 /** Stripe knows three reasons; ours without an equivalent go as requested_by_customer, our code in metadata. */
 export const STRIPE_REFUND_REASON: Record<RefundReason, Stripe.RefundCreateParams.Reason> = {
@@ -17,34 +17,6 @@ export const STRIPE_REFUND_REASON: Record<RefundReason, Stripe.RefundCreateParam
   GOODWILL: 'requested_by_customer',
   OTHER: 'requested_by_customer',
 };
-
-const OUR_REASON: Partial<Record<string, RefundReason>> = {
-  duplicate: 'DUPLICATE',
-  fraudulent: 'FRAUDULENT',
-  requested_by_customer: 'REQUESTED_BY_CUSTOMER',
-};
-
-const isRefundReason = (value: string | undefined): value is RefundReason => (REFUND_REASONS as readonly string[]).includes(value ?? '');
-
-/**
- * Each capture writes `cap_<attempt id without dashes>` into the intent's metadata (Stripe merges it on
- * capture), so a later lookup knows which of our attempts captured. 36 characters: Stripe allows 40.
- */
-const CAPTURE_KEY = /^cap_([0-9a-f]{8})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{12})$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-export function captureMetadataKey(attemptId: string): string {
-  const id = attemptId.toLowerCase();
-  if (!UUID.test(id)) throw new RangeError(`A capture's idempotency key must be its payment attempt's uuid, got "${attemptId}"`);
-  return `cap_${id.replaceAll('-', '')}`;
-}
-
-export function captureAttemptIds(metadata: Stripe.Metadata): string[] {
-  return Object.keys(metadata).flatMap((key) => {
-    const parts = CAPTURE_KEY.exec(key);
-    return parts ? [parts.slice(1).join('-')] : [];
-  });
-}
 
 /** A refund as the facade reports it, whoever made it; amounts in ledger units. */
 export function processorRefund(refund: Stripe.Refund, paymentIntentId: string): ProcessorRefund {
@@ -57,7 +29,7 @@ export function processorRefund(refund: Stripe.Refund, paymentIntentId: string):
     currency: refund.currency.toUpperCase(),
     status: refundStatus(refund.status),
     attemptId: metadata.payment_attempt_id ?? null,
-    reason: isRefundReason(metadata.reason_code) ? metadata.reason_code : (OUR_REASON[refund.reason ?? ''] ?? 'OTHER'),
+    reason: refundReasonOf(metadata.reason_code, refund.reason),
     failureReason: refund.failure_reason ?? null,
     createdAt: fromUnix(refund.created),
   };

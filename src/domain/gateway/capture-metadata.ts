@@ -8,7 +8,13 @@
  */
 const PREFIX = 'cap_';
 
-export const captureMetadataKey = (attemptId: string): string => PREFIX + attemptId.replaceAll('-', '').toLowerCase();
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function captureMetadataKey(attemptId: string): string {
+  const id = attemptId.toLowerCase();
+  if (!UUID.test(id)) throw new RangeError(`A capture's idempotency key must be its payment attempt's uuid, got "${attemptId}"`);
+  return PREFIX + id.replaceAll('-', '');
+}
 
 export function captureAttemptIds(metadata: Record<string, unknown> | null | undefined): string[] {
   const ids: string[] = [];

@@ -1,5 +1,7 @@
 import { REFUND_REASONS, type ProcessorRefund, type RefundReason } from '../gateway/billing-gateway-client.js';
 import { captureAttemptIds } from '../gateway/capture-metadata.js';
+import { fromStripeAmount } from '../gateway/stripe-units.js';
+import { ProcessorEventError } from './processor-event-error.js';
 import type { ProcessorView } from '../ledger/apply-processor-view.js';
 import { currencyOf, fromUnixSeconds, type StripeCharge, type StripePaymentIntent, type StripeRefund } from './stripe-objects.js';
 
@@ -18,6 +20,15 @@ export function refundReasonOf(ourCode: string | null | undefined, stripeReason:
   return STRIPE_REASONS[stripeReason ?? ''] ?? 'OTHER';
 }
 
+/** A webhook's amount in the ledger's minor units (Stripe's differ for a few currencies, e.g. ISK). */
+export function ledgerAmount(object: { currency: string }, stripeAmount: number): number {
+  try {
+    return fromStripeAmount(object.currency, stripeAmount);
+  } catch (error) {
+    throw new ProcessorEventError((error as Error).message);
+  }
+}
+
 const REFUND_STATUSES: readonly ProcessorRefund['status'][] = ['succeeded', 'pending', 'failed', 'canceled'];
 
 export function processorRefundOf(refund: StripeRefund, fallbackPaymentIntentId: string | null): ProcessorRefund {
@@ -27,7 +38,7 @@ export function processorRefundOf(refund: StripeRefund, fallbackPaymentIntentId:
     id: refund.id,
     paymentIntentId: refund.payment_intent ?? fallbackPaymentIntentId ?? '',
     chargeId: refund.charge,
-    amount: refund.amount,
+    amount: ledgerAmount(refund, refund.amount),
     currency: currencyOf(refund),
     status,
     attemptId: refund.metadata.payment_attempt_id ?? null,
@@ -46,7 +57,7 @@ export function paymentIntentView(intent: StripePaymentIntent, capturedAt: Date 
     paymentIntentId: intent.id,
     chargeId: intent.latest_charge,
     currency: currencyOf(intent),
-    capturedTotal: intent.amount_received,
+    capturedTotal: ledgerAmount(intent, intent.amount_received),
     capturedAt: intent.amount_received > 0 ? capturedAt : null,
     captureAttemptIds: captureAttemptIds(intent.metadata),
     refunds: [],
@@ -62,7 +73,7 @@ export function chargeView(charge: StripeCharge, paymentIntentId: string, captur
     paymentIntentId,
     chargeId: charge.id,
     currency: currencyOf(charge),
-    capturedTotal: charge.captured ? charge.amount_captured : null,
+    capturedTotal: charge.captured ? ledgerAmount(charge, charge.amount_captured) : null,
     // Without a capture event's time, the charge's creation is a lower bound of the capture's.
     capturedAt: charge.captured && charge.amount_captured > 0 ? (capturedAt ?? fromUnixSeconds(charge.created)) : null,
     captureAttemptIds: [],

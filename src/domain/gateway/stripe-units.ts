@@ -1,4 +1,4 @@
-import { GatewayDeclinedError } from '../../domain/gateway/billing-gateway-client.js';
+import { GatewayDeclinedError } from './billing-gateway-client.js';
 
 /**
  * Where Stripe's amounts differ from ISO 4217 minor units, the ledger's unit (Stripe's "Supported

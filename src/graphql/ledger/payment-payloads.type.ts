@@ -13,8 +13,11 @@ abstract class PaymentPayload {
   @Field(() => PaymentAttempt)
   attempt!: PaymentAttempt;
 
-  @Field(() => Adjustment)
-  adjustment!: Adjustment;
+  @Field(() => Adjustment, {
+    nullable: true,
+    description: 'The ledger line this request wrote; null when the same money had already been recorded from a webhook (the line then leads to that event).',
+  })
+  adjustment!: Adjustment | null;
 }
 
 @ObjectType({ description: 'The invoice after the capture, and what was written for it.' })

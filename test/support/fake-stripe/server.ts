@@ -63,6 +63,8 @@ export type FakeStripe = {
   hangNext(ms: number, options?: FaultOptions): void;
   /** The next request stays in flight, its idempotency key taken, until `release()`. */
   holdNext(options?: FaultOptions): Gate;
+  /** Forgets every fault not yet taken (one meant for a request that never came). */
+  clearFaults(): void;
   close(): Promise<void>;
 };
 
@@ -161,6 +163,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     newEvents: () => state.events.take(),
     declineNext: ({ code = 'card_declined', declineCode = 'generic_decline', message = 'Your card was declined.', ...rest } = {}) =>
       faults.add({ kind: 'decline', code, declineCode, message }, { method: 'POST', ...rest }),
+    clearFaults: () => faults.clear(),
     failNext: (status = 500, { after = false, ...rest } = {}) => faults.add({ kind: 'fail', status, when: after ? 'after' : 'before' }, rest),
     dropNext: ({ after = false, ...rest } = {}) => faults.add({ kind: 'drop', when: after ? 'after' : 'before' }, rest),
     hangNext: (ms, faultOptions) => faults.add({ kind: 'hang', ms }, faultOptions),

@@ -1,0 +1,221 @@
+import { and, inArray, isNotNull } from 'drizzle-orm';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { paymentAttempts } from '../../src/db/schema/index.js';
+import { settleUnresolvedAttempt } from '../../src/domain/ledger/settle-unresolved-attempt.js';
+import { verifyLedger } from '../../src/domain/ledger/verify-ledger.js';
+import { runReconciliation } from '../../src/domain/reconciliation/reconcile.js';
+import type { FakeEvent } from '../support/fake-stripe/objects.js';
+import { capture, refund } from '../support/payments.js';
+import { aDayPasses, authorisedInvoice, deliverEvents, ledgerSide, processorSide, useStripeWorld, type StripeWorld } from '../support/stripe-world.js';
+
+/**
+ * Model-based: random mixes of API captures and refunds, processor faults of every kind, webhooks in
+ * any order with duplicates and drops, refunds made in the Stripe dashboard, refund failures, days
+ * passing (Stripe forgets keys) and reconciliation runs. After every step the ledger's invariants hold;
+ * at rest — settle jobs have asked, the events Stripe sends have arrived (or one reconciliation run
+ * has read what was lost) — the ledger equals Stripe for every payment.
+ */
+const world = useStripeWorld();
+
+type Payment = { invoiceId: string; paymentIntentId: string; amountDue: number };
+type Real = { world: StripeWorld; payments: Payment[]; undelivered: FakeEvent[]; lastRequest: (() => Promise<unknown>) | null };
+type Model = { steps: number };
+
+const FAULTS = ['none', 'none', 'fail-before', 'fail-after', 'drop-before', 'drop-after', 'decline', 'in-use'] as const;
+type Fault = (typeof FAULTS)[number];
+
+function injectFault(stripe: StripeWorld['stripe'], fault: Fault): void {
+  const post = { method: 'POST' as const };
+  switch (fault) {
+    case 'none':
+      return;
+    case 'fail-before':
+      return stripe.failNext(500, { ...post, times: 2 });
+    case 'fail-after':
+      return stripe.failNext(500, { ...post, after: true });
+    case 'drop-before':
+      return stripe.dropNext({ ...post, times: 2 });
+    case 'drop-after':
+      return stripe.dropNext({ ...post, after: true, times: 2 });
+    case 'decline':
+      return stripe.declineNext(post);
+    case 'in-use':
+      return stripe.failNext(409, { ...post, times: 2 });
+  }
+}
+
+/** Takes whatever Stripe has sent since the last step into the outbox (nothing is delivered yet). */
+const collect = (real: Real) => real.undelivered.push(...real.world.stripe.newEvents());
+
+abstract class Step implements fc.AsyncCommand<Model, Real> {
+  check = () => true;
+  abstract act(real: Real): Promise<void>;
+  async run(model: Model, real: Real): Promise<void> {
+    model.steps++;
+    await this.act(real);
+    collect(real);
+    expect(await verifyLedger(real.world.service.deps.db)).toEqual([]);
+  }
+  abstract toString(): string;
+}
+
+class Capture extends Step {
+  constructor(readonly payment: number, readonly amount: number | null, readonly fault: Fault, readonly key: string) {
+    super();
+  }
+  async act(real: Real) {
+    const payment = real.payments[this.payment % real.payments.length]!;
+    injectFault(real.world.stripe, this.fault);
+    const request = () => capture(real.world.service, real.world.token, { invoiceId: payment.invoiceId, amount: this.amount, idempotencyKey: this.key });
+    real.lastRequest = request;
+    await request();
+    real.world.stripe.clearFaults();
+  }
+  toString = () => `capture(#${this.payment}, ${this.amount ?? 'all'}, ${this.fault})`;
+}
+
+class Refund extends Step {
+  constructor(readonly payment: number, readonly amount: number | null, readonly fault: Fault, readonly key: string) {
+    super();
+  }
+  async act(real: Real) {
+    const payment = real.payments[this.payment % real.payments.length]!;
+    injectFault(real.world.stripe, this.fault);
+    const request = () => refund(real.world.service, real.world.token, { invoiceId: payment.invoiceId, amount: this.amount, reason: 'OTHER', idempotencyKey: this.key });
+    real.lastRequest = request;
+    await request();
+    real.world.stripe.clearFaults();
+  }
+  toString = () => `refund(#${this.payment}, ${this.amount ?? 'all'}, ${this.fault})`;
+}
+
+class RetryLastRequest extends Step {
+  async act(real: Real) {
+    await real.lastRequest?.();
+  }
+  toString = () => 'retry the last request with its key';
+}
+
+class DashboardRefund extends Step {
+  constructor(readonly payment: number, readonly amount: number) {
+    super();
+  }
+  async act(real: Real) {
+    const payment = real.payments[this.payment % real.payments.length]!;
+    const { captured, refunded } = processorSide(real.world, payment.paymentIntentId);
+    const amount = Math.min(this.amount, captured - refunded);
+    if (amount > 0) real.world.stripe.state.refundFromDashboard({ paymentIntentId: payment.paymentIntentId, amount });
+  }
+  toString = () => `dashboard refund(#${this.payment}, ${this.amount})`;
+}
+
+class RefundFailsLater extends Step {
+  constructor(readonly pick: number) {
+    super();
+  }
+  async act(real: Real) {
+    const candidates = [...real.world.stripe.state.refunds.values()].filter(
+      (candidate) => candidate.status !== 'failed' && real.payments.some((payment) => payment.paymentIntentId === candidate.payment_intent),
+    );
+    const chosen = candidates[this.pick % Math.max(candidates.length, 1)];
+    if (chosen) real.world.stripe.state.failRefund(chosen.id);
+  }
+  toString = () => `a refund fails later (${this.pick})`;
+}
+
+class DeliverWebhooks extends Step {
+  constructor(readonly order: number[], readonly duplicate: boolean, readonly dropFirst: boolean) {
+    super();
+  }
+  async act(real: Real) {
+    const pending = real.undelivered.splice(0);
+    const shuffled = this.order.map((index) => pending[index % Math.max(pending.length, 1)]).filter((event): event is FakeEvent => !!event);
+    const chosen = [...new Set([...shuffled, ...pending])].slice(this.dropFirst ? 1 : 0);
+    await deliverEvents(real.world, this.duplicate ? [...chosen, ...chosen.slice(0, 2)] : chosen);
+  }
+  toString = () => `deliver webhooks (order ${this.order.join(',')}${this.duplicate ? ', duplicates' : ''}${this.dropFirst ? ', one lost' : ''})`;
+}
+
+class DayPasses extends Step {
+  async act(real: Real) {
+    await aDayPasses(real.world);
+  }
+  toString = () => 'a day passes';
+}
+
+class Reconcile extends Step {
+  async act(real: Real) {
+    expect((await runReconciliation(real.world.service.deps, { trigger: 'COMMAND' })).error).toBeNull();
+  }
+  toString = () => 'reconcile';
+}
+
+class SettleJobsRun extends Step {
+  async act(real: Real) {
+    await settleAll(real);
+  }
+  toString = () => 'settle jobs run';
+}
+
+async function settleAll(real: Real): Promise<void> {
+  const db = real.world.service.deps.db;
+  const open = await db
+    .select({ id: paymentAttempts.id })
+    .from(paymentAttempts)
+    .where(and(inArray(paymentAttempts.status, ['PENDING', 'UNKNOWN']), isNotNull(paymentAttempts.id), inArray(paymentAttempts.invoiceId, real.payments.map((payment) => payment.invoiceId))));
+  for (const { id } of open) await settleUnresolvedAttempt(real.world.service.deps, id, 'SYSTEM').catch(() => undefined);
+}
+
+const key = fc.uuid();
+const payment = fc.nat({ max: 2 });
+const amount = fc.option(fc.integer({ min: 1, max: 4_000 }), { nil: null });
+const fault = fc.constantFrom(...FAULTS);
+const steps = [
+  fc.tuple(payment, amount, fault, key).map(([p, a, f, k]) => new Capture(p, a, f, k)),
+  fc.tuple(payment, amount, fault, key).map(([p, a, f, k]) => new Refund(p, a, f, k)),
+  fc.constant(new RetryLastRequest()),
+  fc.tuple(payment, fc.integer({ min: 1, max: 3_000 })).map(([p, a]) => new DashboardRefund(p, a)),
+  fc.nat().map((pick) => new RefundFailsLater(pick)),
+  fc.tuple(fc.array(fc.nat({ max: 20 }), { maxLength: 20 }), fc.boolean(), fc.boolean()).map(([o, d, l]) => new DeliverWebhooks(o, d, l)),
+  fc.constant(new DayPasses()),
+  fc.constant(new Reconcile()),
+  fc.constant(new SettleJobsRun()),
+];
+
+/** At rest: a day has passed, settle jobs have asked, every event Stripe sent has arrived, once more reconciled. */
+async function atRest(real: Real): Promise<void> {
+  await aDayPasses(real.world);
+  await settleAll(real);
+  collect(real);
+  await deliverEvents(real.world, real.undelivered.splice(0));
+  expect((await runReconciliation(real.world.service.deps, { trigger: 'COMMAND' })).error).toBeNull();
+  for (const payment of real.payments) {
+    expect(await ledgerSide(real.world, payment.invoiceId), `payment ${payment.paymentIntentId}`).toEqual(processorSide(real.world, payment.paymentIntentId));
+  }
+  const unsettled = await real.world.service.deps.db
+    .select()
+    .from(paymentAttempts)
+    .where(and(inArray(paymentAttempts.invoiceId, real.payments.map((payment) => payment.invoiceId)), inArray(paymentAttempts.status, ['PENDING', 'UNKNOWN'])));
+  expect(unsettled).toEqual([]);
+}
+
+export const PROPERTY_RUNS = Number(process.env.PROPERTY_RUNS ?? 20);
+
+describe('ledger = processor under any interleaving of requests, faults, webhooks and reconciliation', () => {
+  it('holds after every step, and at rest for every payment', { timeout: 600_000 }, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.commands(steps, { maxCommands: 14 }), async (commands) => {
+        const payments: Payment[] = [];
+        for (const amountDue of [5_000, 8_000, 3_000]) {
+          const invoice = await authorisedInvoice(world, amountDue);
+          payments.push({ invoiceId: invoice.id, paymentIntentId: invoice.paymentIntentId!, amountDue });
+        }
+        const real: Real = { world, payments, undelivered: [], lastRequest: null };
+        await fc.asyncModelRun(() => ({ model: { steps: 0 }, real }), commands);
+        await atRest(real);
+      }),
+      { numRuns: PROPERTY_RUNS, ...(process.env.PROPERTY_SEED ? { seed: Number(process.env.PROPERTY_SEED) } : {}) },
+    );
+  });
+});

@@ -59,7 +59,7 @@ describe('reconciliation finds and fixes drift in one run, and a second run chan
     const clearedSettlement = await capturedInvoice(1_500);
     const disagreeing = await capturedInvoice(1_600, 1_000);
     await gateway.capture({ idempotencyKey: 'outside-the-ledger', invoiceId: disagreeing.id, paymentIntentId: disagreeing.paymentIntentId, amount: 200, currency: 'USD', finalCapture: false });
-    for (const invoice of [lostAnswer, crashed, lostTimeline, clearedSettlement, disagreeing]) gateway.markSettled(invoice.paymentIntentId!);
+    for (const invoice of [lostAnswer, crashed, lostTimeline, clearedSettlement, disagreeing]) await gateway.markSettled(invoice.paymentIntentId!);
     await db().update(invoices).set({ settledAt: null }).where(eq(invoices.id, clearedSettlement.id));
 
     const first = await runReconciliation(billing.service.deps, { trigger: 'COMMAND' });

@@ -133,7 +133,7 @@ export class SyntheticGateway implements BillingGatewayClient {
    * so captures on it stop at that amount. Intents the gateway makes up on a first capture have no limit.
    */
   async authorize(payment: { paymentIntentId: string; invoiceId: string | null; amount: number; currency: string }): Promise<void> {
-    if (!Number.isSafeInteger(payment.amount) || payment.amount <= 0) throw new RangeError(`amount must be a positive whole number, got ${payment.amount}`);
+    positiveWhole('amount', payment.amount);
     await ensureIntent(this.#sql, { id: payment.paymentIntentId, invoiceId: payment.invoiceId, currency: payment.currency, authorizedAmount: payment.amount, at: this.#now() });
   }
 
@@ -153,7 +153,7 @@ export class SyntheticGateway implements BillingGatewayClient {
 
   /** Test helper: a refund made outside the service (the processor's dashboard): no attempt id in it. */
   async refundOutside(paymentIntentId: string, amount: number, reason: RefundReason = 'REQUESTED_BY_CUSTOMER'): Promise<ProcessorRefund> {
-    assertAmount(amount);
+    positiveWhole('amount', amount);
     return this.#sql.begin(async (tx) => {
       const intent = await lockIntent(tx, paymentIntentId);
       if (!intent) throw new Error(`the synthetic gateway knows no payment intent ${paymentIntentId}`);
@@ -387,6 +387,11 @@ function assertSameCurrency(intent: Intent, currency: string): void {
   if (intent.currency !== currency) {
     throw new GatewayDeclinedError('currency_mismatch', `Payment intent ${intent.id} is in ${intent.currency}, not ${currency}`);
   }
+}
+
+/** For the test helpers: a bad argument is the test's mistake, not a processor's answer. */
+function positiveWhole(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive whole number, got ${value}`);
 }
 
 function nonNegative(name: string, value: number): number {

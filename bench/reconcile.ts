@@ -522,7 +522,7 @@ async function injectDrift(ctx: Context, plan: DriftPlan, round: string, previou
     if (extra) {
       await gateway.capture({ idempotencyKey: `bench-${round}-extra-${invoice.id}`, invoiceId: invoice.id, paymentIntentId: invoice.pi, amount: extra, currency: 'USD', finalCapture: false });
     }
-    gateway.markSettled(invoice.pi);
+    await gateway.markSettled(invoice.pi);
   };
   const cleared = take(captured, plan.cleared);
   const changed = take(captured, plan.changed);

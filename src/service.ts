@@ -66,7 +66,7 @@ export async function startService(config: Config, logger: Logger, role: Role): 
   const { database, url: databaseUrl, embedded } = await openDatabase(config, logger);
   const stopSteps: { name: string; run: () => Promise<void> }[] = [];
   let stopping: Promise<void> | undefined;
-  // Last started, first stopped: HTTP server, pg-boss, database pool, embedded Postgres.
+  // Last started, first stopped: HTTP server, pg-boss, gateway, database pool, embedded Postgres.
   const stopAll = () =>
     (stopping ??= (async () => {
       for (const step of [...stopSteps].reverse()) {
@@ -83,13 +83,16 @@ export async function startService(config: Config, logger: Logger, role: Role): 
 
   try {
     await migrateDatabase(database.db);
+    // Before pg-boss, so that it stops after the workers that call it.
+    const gateway = await createGateway(config.gateway, { databaseUrl, prepare: config.dbPreparedStatements });
+    stopSteps.push({ name: 'gateway', run: gateway.close });
     const boss = await startBoss(databaseUrl, logger, { supervise: works(role), schedule: works(role) });
     stopSteps.push({ name: 'pg-boss', run: () => stopBoss(boss) });
     const deps: Deps = {
       db: database.db,
       config,
       logger,
-      gateway: createGateway(config.gateway),
+      gateway: gateway.client,
       jobs: createJobQueue(boss),
       metrics: new PrometheusMetrics({ db: database.db, logger }),
       notifier: createHttpNotifier({ url: config.notificationUrl, secret: config.notificationSecret, logger }),

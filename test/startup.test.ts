@@ -11,7 +11,7 @@ import { freePort } from './support/ports.js';
 
 const QUERY = '{ invoices(first: 5) { edges { node { id status amountDue currency } } } }';
 const BANNER = /GraphQL API and IDE\s+(http:\/\/\S+)\/graphql[\s\S]*operator token\s+(blt_\S+)/;
-const STOP_ORDER = ['http server stopped', 'pg-boss stopped', 'database pool stopped', 'embedded postgres stopped'];
+const STOP_ORDER = ['http server stopped', 'pg-boss stopped', 'gateway stopped', 'database pool stopped', 'embedded postgres stopped'];
 const demoIds = DEMO_INVOICES.map((invoice) => invoice.id as string);
 
 let dataDir: string;

@@ -71,7 +71,7 @@ describe('reconciliation finds and fixes drift in one run, and a second run chan
     const clearedSettlement = await capturedInvoice(1_500);
     const processorHoldsMore = await capturedInvoice(1_600, 1_000);
     await gateway.capture({ idempotencyKey: 'outside-the-ledger', invoiceId: processorHoldsMore.id, paymentIntentId: processorHoldsMore.paymentIntentId, amount: 200, currency: 'USD', finalCapture: false });
-    for (const invoice of [lostAnswer, crashed, lostTimeline, clearedSettlement, processorHoldsMore]) gateway.markSettled(invoice.paymentIntentId!);
+    for (const invoice of [lostAnswer, crashed, lostTimeline, clearedSettlement, processorHoldsMore]) await gateway.markSettled(invoice.paymentIntentId!);
 
     // (7) The ledger holds money the processor does not (a line written by a mistaken source): only a mismatch.
     const ledgerHoldsMore = await capturedInvoice(1_700, 1_000);

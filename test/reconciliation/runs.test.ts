@@ -23,7 +23,7 @@ const db = () => billing.service.deps.db;
 async function driftedInvoice() {
   const invoice = await makeInvoice(db(), billing.workspaceId, { amountDue: 2_000 });
   expect((await capture(billing.service, billing.token, { invoiceId: invoice.id })).errors).toBeUndefined();
-  syntheticGateway(billing.service).markSettled(invoice.paymentIntentId!);
+  await syntheticGateway(billing.service).markSettled(invoice.paymentIntentId!);
   await db().transaction(async (tx) => {
     await tx.execute(sql`SET LOCAL session_replication_role = replica`);
     await tx.delete(invoiceTimelineEvents).where(and(eq(invoiceTimelineEvents.invoiceId, invoice.id), eq(invoiceTimelineEvents.type, 'CAPTURE_SUCCEEDED')));

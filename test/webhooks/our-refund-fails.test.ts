@@ -18,7 +18,7 @@ describe('a refund made through our API that the processor later reports failed'
     const { refund: record, attempt } = refunded.data.refundInvoice;
 
     // The processor's later word on that refund: failed. It carries our attempt id, as our Stripe gateway sends it.
-    syntheticGateway(service).failRefund(record.processorRefundId);
+    await syntheticGateway(service).failRefund(record.processorRefundId);
     const payment = { ...newPayment(invoice.id, 5_000), paymentIntentId: invoice.paymentIntentId! };
     const failed = refundObject(payment, {
       id: record.processorRefundId,

@@ -1,12 +1,20 @@
 /**
- * Failures a test asks the synthetic gateway for, per invoice and operation. Each call that reaches the
- * gateway consumes at most one, oldest first.
+ * Failures a test asks the synthetic gateway for, per invoice and operation. The plan is the process's
+ * own (each process sharing the synthetic processor's database has its own); what a failure leaves
+ * under an idempotency key is stored with the processor, in Postgres. Each call that reaches the gateway
+ * consumes at most one, oldest first.
  *
- * - `decline`: the processor refuses (a card decline); recorded under the idempotency key like any decline.
- * - `unavailable`: the request never reached the processor; nothing is recorded.
- * - `timeout_after_success`: the processor did the work and recorded it, then the answer was lost.
+ * - `decline`: the processor refuses (a card decline); stored under the idempotency key like any decline.
+ * - `unavailable`: the request never reached the processor; nothing is done or stored.
+ * - `error_before`: the processor answered 500 before doing anything; nothing is done or stored.
+ * - `timeout_after_success`: the processor did the work and stored its answer, then the answer was lost.
+ * - `error_after_success`: the processor did the work, answered 500 and stored that 500 under the key,
+ *   so a re-send within the key's retention gets the same 500 (as Stripe replays saved 500s).
+ *
+ * A re-send of a stored request only meets the failures that happen in front of the processor
+ * (`unavailable`, `error_before`, `timeout_after_success`): the others apply to work not yet done.
  */
-export type SyntheticFailureMode = 'decline' | 'unavailable' | 'timeout_after_success';
+export type SyntheticFailureMode = 'decline' | 'unavailable' | 'error_before' | 'timeout_after_success' | 'error_after_success';
 export type SyntheticOperation = 'capture' | 'refund';
 
 export type SyntheticFailure = {

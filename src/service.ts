@@ -83,7 +83,7 @@ export async function startService(config: Config, logger: Logger, role: Role): 
 
   try {
     await migrateDatabase(database.db);
-    const boss = await startBoss(databaseUrl, logger, { supervise: works(role), schedule: works(role) });
+    const boss = await startBoss(databaseUrl, logger, { supervise: works(role), schedule: works(role) }, config);
     stopSteps.push({ name: 'pg-boss', run: () => stopBoss(boss) });
     const deps: Deps = {
       db: database.db,

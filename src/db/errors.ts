@@ -33,3 +33,12 @@ export function isConnectionError(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * Failures that say nothing about the event or the request, only about the moment: a serialization
+ * failure (40001), a deadlock (40P01), a lock or statement timeout (55P03, 57014), or a lost connection.
+ * The same work, tried again a little later, may well succeed.
+ */
+export function isTransientError(error: unknown): boolean {
+  return ['40001', '40P01', '55P03', '57014'].includes(pgError(error)?.code ?? '') || isConnectionError(error);
+}

@@ -37,7 +37,7 @@ export class InvoiceResolver {
 
   @Mutation(() => Invoice)
   createInvoice(@Arg('input', () => CreateInvoiceInput) input: CreateInvoiceInput, @Ctx() context: GraphQLContext): Promise<Invoice> {
-    return createInvoice(context.deps.db, requireViewer(context), input);
+    return createInvoice(context.deps, requireViewer(context), input);
   }
 
   @FieldResolver(() => SafeInt, { description: 'What is still to be captured: amountDue − amountCaptured.' })

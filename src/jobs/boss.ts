@@ -92,7 +92,9 @@ export function createJobQueue(boss: PgBoss): JobQueue {
       return boss.send(name, payload, {
         db,
         ...(options.singletonKey ? { singletonKey: options.singletonKey } : {}),
-        ...(options.startAfterSeconds ? { startAfter: options.startAfterSeconds } : {}),
+        // As a time, not a number of seconds: pg-boss's insert reads its start-after parameter both as
+        // text and as a timestamp, and toDrizzleSql gives each reading its own, separately typed, parameter.
+        ...(options.startAfterSeconds ? { startAfter: new Date(Date.now() + options.startAfterSeconds * 1000) } : {}),
       });
     },
   };

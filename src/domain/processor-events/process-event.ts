@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import { isConnectionError, isTransientError } from '../../db/errors.js';
+import { describeDatabaseError, isConnectionError, isTransientError } from '../../db/errors.js';
 import { processorEvents, type ProcessorEvent } from '../../db/schema/index.js';
 import { DomainError } from '../../errors.js';
 import type { Deps } from '../deps.js';
@@ -89,7 +89,11 @@ function applyInTransaction(deps: Deps, eventId: string, mode: ProcessMode, reco
       if (transient) deps.logger.warn({ err: error, eventId }, 'transient error applying a processor event');
       else if (!(error instanceof ProcessorEventError)) deps.logger.error({ err: error, eventId }, 'unexpected error applying a processor event');
       const message =
-        error instanceof ProcessorEventError ? error.message : `${transient ? 'transient' : 'unexpected'} error: ${(error as Error).message}`;
+        error instanceof ProcessorEventError
+          ? error.message
+          : transient
+            ? `transient error: ${describeDatabaseError(error)}`
+            : `unexpected error: ${(error as Error).message}`;
       const [updated] = await tx
         .update(processorEvents)
         .set({ outcome: 'FAILED', replayRequested: true, lastReplayError: message, ...replayBookkeeping })

@@ -11,12 +11,13 @@ type JobHandler<N extends QueueName> = (job: PgBoss.Job<QueuePayloads[N]>) => Pr
 /**
  * How each queue is worked in one process. pg-boss 10 waits a polling interval after every fetch, even
  * a full one, so throughput is `loops × batchSize / interval`: notifications must keep up with captures
- * (a capture bench enqueued ~150/s); replays drain a backlog at up to ~80/s (a crash can leave
- * hundreds); reconciliation and the sweep need not hurry.
+ * (a capture bench enqueued ~150/s); replays drain a backlog at up to ~20/s (a crash can leave
+ * hundreds), ten at a time so that they never take more of the pool than before; reconciliation and
+ * the sweep need not hurry.
  */
 const WORKING: { [N in QueueName]: { loops: number; batchSize: number; pollingIntervalSeconds: number; handler: (deps: Deps) => JobHandler<N> } } = {
   'capture-notification': { loops: 2, batchSize: 50, pollingIntervalSeconds: 0.5, handler: captureNotificationHandler },
-  'processor-event-replay': { loops: 2, batchSize: 20, pollingIntervalSeconds: 0.5, handler: processorEventReplayHandler },
+  'processor-event-replay': { loops: 1, batchSize: 10, pollingIntervalSeconds: 0.5, handler: processorEventReplayHandler },
   reconciliation: { loops: 1, batchSize: 1, pollingIntervalSeconds: 2, handler: reconciliationHandler },
   'processor-event-sweep': { loops: 1, batchSize: 1, pollingIntervalSeconds: 2, handler: processorEventSweepHandler },
 };

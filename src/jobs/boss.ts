@@ -1,8 +1,8 @@
 import { sql, type SQL } from 'drizzle-orm';
 import PgBoss from 'pg-boss';
+import type { Config } from '../config.js';
 import type { DbOrTx } from '../db/client.js';
 import { QUEUE_NAMES, type EnqueueOptions, type JobQueue, type QueueName, type QueuePayloads } from '../domain/jobs/queues.js';
-import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 
 /**

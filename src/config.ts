@@ -41,6 +41,8 @@ const environmentSchema = z.object({
   STRIPE_API_PORT: port.optional(),
   STRIPE_API_PROTOCOL: z.enum(['http', 'https']).default('https'),
   REPLAY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  REPLAY_JOB_EXPIRE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  JOB_MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   RECONCILIATION_CRON: z
     .string()
     .regex(/^\S+( \S+){4,5}$/, 'expected a cron expression with 5 or 6 fields')
@@ -82,6 +84,10 @@ export type Config = Readonly<{
   /** Every secret accepted for webhook signatures: more than one during a secret rotation. */
   stripeWebhookSecrets: readonly string[];
   replayMaxAttempts: number;
+  /** How long a replay job may run before pg-boss takes it for abandoned (its worker died) and retries it. */
+  replayJobExpireSeconds: number;
+  /** How often pg-boss looks for expired jobs (and archives old ones), across all processes. */
+  jobMaintenanceIntervalSeconds: number;
   reconciliationCron: string;
   pendingAttemptGraceSeconds: number;
   notificationUrl: string | undefined;
@@ -145,6 +151,8 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     gatewayResendWindowSeconds: env.GATEWAY_RESEND_WINDOW_SECONDS,
     stripeWebhookSecrets: Object.freeze(stripeWebhookSecrets),
     replayMaxAttempts: env.REPLAY_MAX_ATTEMPTS,
+    replayJobExpireSeconds: env.REPLAY_JOB_EXPIRE_SECONDS,
+    jobMaintenanceIntervalSeconds: env.JOB_MAINTENANCE_INTERVAL_SECONDS,
     reconciliationCron: env.RECONCILIATION_CRON,
     pendingAttemptGraceSeconds: env.PENDING_ATTEMPT_GRACE_SECONDS,
     notificationUrl: env.NOTIFICATION_URL,

@@ -86,7 +86,7 @@ export async function startService(config: Config, logger: Logger, role: Role): 
     // Before pg-boss, so that it stops after the workers that call it.
     const gateway = await createGateway(config.gateway, { databaseUrl, prepare: config.dbPreparedStatements });
     stopSteps.push({ name: 'gateway', run: gateway.close });
-    const boss = await startBoss(databaseUrl, logger, { supervise: works(role), schedule: works(role) });
+    const boss = await startBoss(databaseUrl, logger, { supervise: works(role), schedule: works(role) }, config);
     stopSteps.push({ name: 'pg-boss', run: () => stopBoss(boss) });
     const deps: Deps = {
       db: database.db,

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { invoices, paymentAttempts } from './schema/index.js';
+import { invoices, paymentAttempts, processorEvents } from './schema/index.js';
 
 /**
  * The conditions of the partial indexes, written as literals: a query whose condition arrives as bind
@@ -8,3 +8,9 @@ import { invoices, paymentAttempts } from './schema/index.js';
  */
 export const attemptIsUnsettled = sql`${paymentAttempts.status} IN ('PENDING', 'UNKNOWN')`;
 export const invoiceHasCaptures = sql`${invoices.amountCaptured} > 0`;
+/** Events stored but never applied (a crash between storing and answering, say): the sweeper's first list. */
+export const eventIsUnapplied = sql`${processorEvents.outcome} = 'RECEIVED'`;
+/** Events a replay job is owed for: the sweeper's second list. */
+export const eventReplayIsDue = sql`${processorEvents.replayDueAt} IS NOT NULL`;
+/** Events waiting for their invoice, by the payment intent they name: released when that invoice appears. */
+export const eventIsParkedWithIntent = sql`${processorEvents.replayRequested} AND ${processorEvents.invoiceId} IS NULL AND ${processorEvents.paymentIntentRef} IS NOT NULL`;

@@ -1,25 +1,37 @@
 import { sql, type SQL } from 'drizzle-orm';
 import PgBoss from 'pg-boss';
+import type { Config } from '../config.js';
 import type { DbOrTx } from '../db/client.js';
 import { QUEUE_NAMES, type EnqueueOptions, type JobQueue, type QueueName, type QueuePayloads } from '../domain/jobs/queues.js';
 import type { Logger } from '../logger.js';
 
-/** Retries per queue: notifications back off for about an hour before they give up. */
-const QUEUE_POLICIES: Record<QueueName, Omit<PgBoss.Queue, 'name'>> = {
-  'capture-notification': { retryLimit: 12, retryDelay: 5, retryBackoff: true },
-  'processor-event-replay': { retryLimit: 0 },
-  reconciliation: { retryLimit: 0, policy: 'singleton' },
-  // A processor that does not answer is asked again, backing off from 30 s to hours; reconciliation asks after that.
-  'settle-attempt': { retryLimit: 12, retryDelay: 30, retryBackoff: true, expireInSeconds: 300 },
-};
+/**
+ * Retries per queue: notifications back off for about an hour before they give up. A replay job whose
+ * worker died expires after REPLAY_JOB_EXPIRE_SECONDS and is retried (5–10 s, then doubling: eight
+ * retries span about an hour); its policy `short` keeps one queued job per singleton key (the event id,
+ * which every replay job carries). `short` and `standard` only: pg-boss 10's `stately` queues can block
+ * a queue's fetch for good (its issue #535). One queued sweep at a time is enough.
+ */
+function queuePolicies(config: JobConfig): Record<QueueName, Omit<PgBoss.Queue, 'name'>> {
+  return {
+    'capture-notification': { retryLimit: 12, retryDelay: 5, retryBackoff: true },
+    'processor-event-replay': { policy: 'short', retryLimit: 8, retryDelay: 5, retryBackoff: true, expireInSeconds: config.replayJobExpireSeconds },
+    reconciliation: { retryLimit: 0, policy: 'singleton' },
+    'processor-event-sweep': { policy: 'short', retryLimit: 0, expireInSeconds: 300 },
+    // A processor that does not answer is asked again, backing off from 30 s to hours; reconciliation asks after that.
+    'settle-attempt': { retryLimit: 12, retryDelay: 30, retryBackoff: true, expireInSeconds: 300 },
+  };
+}
 
 export type BossRole = { supervise: boolean; schedule: boolean };
+type JobConfig = Pick<Config, 'replayJobExpireSeconds' | 'jobMaintenanceIntervalSeconds'>;
 
 /**
  * pg-boss in the same Postgres, with its own pool for its own setup SQL (multi-statement SQL does
- * not run on a pooled postgres.js client). Every queue is created up front.
+ * not run on a pooled postgres.js client). Every queue is created up front, and its policy set from
+ * the code even when the queue already exists (pg-boss reads it when a job is sent).
  */
-export async function startBoss(connectionString: string, logger: Logger, role: BossRole): Promise<PgBoss> {
+export async function startBoss(connectionString: string, logger: Logger, role: BossRole, config: JobConfig): Promise<PgBoss> {
   const boss = new PgBoss({
     connectionString,
     schema: 'pgboss',
@@ -27,6 +39,8 @@ export async function startBoss(connectionString: string, logger: Logger, role: 
     application_name: 'billing-ledger-jobs',
     supervise: role.supervise,
     schedule: role.schedule,
+    // Expired jobs (a dead worker's) are only retried when maintenance runs.
+    maintenanceIntervalSeconds: config.jobMaintenanceIntervalSeconds,
   });
   boss.on('error', (error) => {
     // pg-boss closes its pool once no job is in progress, and a worker's idle fetch may be cut short
@@ -35,7 +49,11 @@ export async function startBoss(connectionString: string, logger: Logger, role: 
     else logger.error({ err: error }, 'pg-boss error');
   });
   await boss.start();
-  for (const name of QUEUE_NAMES) await boss.createQueue(name, { name, ...QUEUE_POLICIES[name] });
+  const policies = queuePolicies(config);
+  for (const name of QUEUE_NAMES) {
+    await boss.createQueue(name, { name, ...policies[name] });
+    await boss.updateQueue(name, { name, policy: 'standard', ...policies[name] });
+  }
   return boss;
 }
 
@@ -76,7 +94,8 @@ export function createJobQueue(boss: PgBoss): JobQueue {
       return boss.send(name, payload, {
         db,
         ...(options.singletonKey ? { singletonKey: options.singletonKey } : {}),
-        // As an ISO time: pg-boss's seconds form does not survive the parameter types of the caller's connection.
+        // As a time, not a number of seconds: pg-boss's insert reads its start-after parameter both as
+        // text and as a timestamp, and toDrizzleSql gives each reading its own, separately typed, parameter.
         ...(options.startAfterSeconds ? { startAfter: new Date(Date.now() + options.startAfterSeconds * 1000).toISOString() } : {}),
       });
     },

@@ -2,6 +2,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { loadConfig } from '../../src/config.js';
 import { dropDatabase, ensureDatabase, withDatabase } from '../../src/db/admin.js';
 import { connectDatabase } from '../../src/db/client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
@@ -38,7 +39,7 @@ export default async function setup(project: TestProject) {
   const template = connectDatabase(templateUrl, { max: 1 });
   await migrateDatabase(template.db);
   await template.close();
-  const boss = await startBoss(templateUrl, createLogger('silent'), { supervise: false, schedule: false });
+  const boss = await startBoss(templateUrl, createLogger('silent'), { supervise: false, schedule: false }, loadConfig({}));
   await boss.stop({ graceful: false, wait: true });
 
   project.provide('adminUrl', adminUrl);

@@ -25,6 +25,12 @@ export const processorEvents = pgTable(
     replayAttempts: integer('replay_attempts').notNull().default(0),
     lastReplayError: text('last_replay_error'),
     lastReplayedAt: timestamp('last_replayed_at', { withTimezone: true }),
+    /** The payment intent the event's object belongs to, taken at record time: what releases a parked event. */
+    paymentIntentRef: text('payment_intent_ref'),
+    /** A replay job is owed from this time (set with its job, cleared when the event is processed); null: none. */
+    replayDueAt: timestamp('replay_due_at', { withTimezone: true }),
+    /** Automatic retries scheduled after transient failures; counted apart from the operator's replay_attempts. */
+    automaticRetries: integer('automatic_retries').notNull().default(0),
   },
   (table) => [
     unique('processor_events_provider_external_unique').on(table.provider, table.externalId),
@@ -35,6 +41,17 @@ export const processorEvents = pgTable(
       .on(table.receivedAt, table.id)
       .where(sql`${table.replayRequested}`),
     index('processor_events_invoice_idx').on(table.invoiceId).where(sql`${table.invoiceId} IS NOT NULL`),
+    // The sweeper's and the release's work lists (src/db/partial-indexes.ts): each holds only the rows
+    // still waiting, so reading them costs the same however long the history grows.
+    index('processor_events_unapplied_idx')
+      .on(table.receivedAt)
+      .where(sql`${table.outcome} = 'RECEIVED'`),
+    index('processor_events_replay_due_idx')
+      .on(table.replayDueAt)
+      .where(sql`${table.replayDueAt} IS NOT NULL`),
+    index('processor_events_parked_intent_idx')
+      .on(table.paymentIntentRef)
+      .where(sql`${table.replayRequested} AND ${table.invoiceId} IS NULL AND ${table.paymentIntentRef} IS NOT NULL`),
   ],
 );
 

@@ -1,11 +1,12 @@
 import { eq } from 'drizzle-orm';
-import type { DbOrTx } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { invoices, workspaces, type Invoice } from '../../db/schema/index.js';
 import { DomainError } from '../../errors.js';
 import { canSeeWorkspace, type Viewer } from '../auth/viewer.js';
+import type { Deps } from '../deps.js';
 import { parseAmount, parseCurrency } from '../ledger/money.js';
 import { appendTimelineEvents } from '../ledger/timeline.js';
+import { releaseParkedEvents } from '../processor-events/release-parked-events.js';
 
 export type CreateInvoiceInput = {
   workspaceId: string;
@@ -17,7 +18,11 @@ export type CreateInvoiceInput = {
 
 const MAX_NUMBER_LENGTH = 64;
 
-export async function createInvoice(db: DbOrTx, viewer: Viewer, input: CreateInvoiceInput): Promise<Invoice> {
+/**
+ * A new invoice, with its INVOICE_CREATED timeline event. When it carries a payment intent, processor
+ * events that arrived before it (parked for want of an invoice) are released in the same transaction.
+ */
+export async function createInvoice(deps: Pick<Deps, 'db' | 'jobs'>, viewer: Viewer, input: CreateInvoiceInput): Promise<Invoice> {
   const currency = parseCurrency(input.currency);
   const amountDue = parseAmount(input.amountDue, 'amountDue');
   const number = input.number.trim();
@@ -26,7 +31,7 @@ export async function createInvoice(db: DbOrTx, viewer: Viewer, input: CreateInv
   }
   const paymentIntentId = input.paymentIntentId?.trim() || null;
 
-  return db.transaction(async (tx) => {
+  return deps.db.transaction(async (tx) => {
     const [workspace] = await tx.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, input.workspaceId));
     if (!workspace || !canSeeWorkspace(viewer, workspace.id)) {
       throw new DomainError('NOT_FOUND', `Workspace ${input.workspaceId} not found`);
@@ -46,6 +51,7 @@ export async function createInvoice(db: DbOrTx, viewer: Viewer, input: CreateInv
           data: { amountDue, currency, number },
         },
       ]);
+      if (paymentIntentId) await releaseParkedEvents(tx, deps.jobs, paymentIntentId);
       return invoice!;
     } catch (error) {
       if (isUniqueViolation(error, 'invoices_workspace_number_unique')) {

@@ -3,14 +3,23 @@ import type { DbOrTx } from '../../db/client.js';
 /** Every background queue and the payload its jobs carry: one map, so producers and workers agree. */
 export type QueuePayloads = {
   'capture-notification': { invoiceId: string; adjustmentId: string };
-  'processor-event-replay': { processorEventId: string };
+  'processor-event-replay': { processorEventId: string; reason?: ReplayReason };
+  'processor-event-sweep': { trigger: 'SCHEDULE' | 'START' };
   reconciliation: { trigger: 'SCHEDULE' | 'OPERATOR' | 'COMMAND' };
   /** Asks the processor what became of a payment attempt whose answer may never arrive. */
   'settle-attempt': { attemptId: string };
 };
 
 export type QueueName = keyof QueuePayloads;
-export const QUEUE_NAMES: readonly QueueName[] = ['capture-notification', 'processor-event-replay', 'reconciliation', 'settle-attempt'];
+export const QUEUE_NAMES: readonly QueueName[] = ['capture-notification', 'processor-event-replay', 'reconciliation', 'processor-event-sweep', 'settle-attempt'];
+
+/**
+ * Why a replay job exists: `operator` (triggerReplay; counted against REPLAY_MAX_ATTEMPTS, and the
+ * default for jobs enqueued before reasons existed), or an automatic one, not counted: `transient` (a
+ * retry after a deadlock or timeout), `released` (its invoice appeared), `unapplied` (stored, never
+ * applied), `overdue` (its job was lost).
+ */
+export type ReplayReason = 'operator' | 'transient' | 'released' | 'unapplied' | 'overdue';
 
 export type EnqueueOptions = { singletonKey?: string; startAfterSeconds?: number };
 

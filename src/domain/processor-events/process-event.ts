@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import { isConnectionError } from '../../db/errors.js';
+import { describeDatabaseError, isConnectionError, isTransientError } from '../../db/errors.js';
 import { processorEvents, type ProcessorEvent } from '../../db/schema/index.js';
 import { DomainError } from '../../errors.js';
 import type { Deps } from '../deps.js';
@@ -8,12 +8,15 @@ import { GatewayUnavailableError } from '../gateway/billing-gateway-client.js';
 import { ProcessorMoneyError } from '../ledger/money-context.js';
 import { applyStripeEvent, type ApplyContext, type ApplyOutcome } from './apply-stripe-event.js';
 import { ProcessorEventError } from './processor-event-error.js';
+import { retryAfterTransientFailure } from './retry-transient-failure.js';
 
 /**
  * How an event is being applied: `live` right after the webhook stored it; `replay` by the replay
- * worker (skipped when no replay is requested any more); `forced` by an operator, at once.
+ * worker (skipped when no replay is requested any more); `forced` by an operator, at once;
+ * `automatic` by the replay worker for a retry, a release or a sweep (skipped when no replay is owed
+ * any more), not counted against the operator's attempt cap.
  */
-export type ProcessMode = 'live' | 'replay' | 'forced';
+export type ProcessMode = 'live' | 'replay' | 'forced' | 'automatic';
 
 export type ProcessResult = { event: ProcessorEvent; outcome: 'PROCESSED' | 'IGNORED' | 'FAILED' | 'SKIPPED'; error: string | null };
 
@@ -42,22 +45,26 @@ function applyInTransaction(deps: Deps, eventId: string, mode: ProcessMode, reco
     const [event] = await tx.select().from(processorEvents).where(eq(processorEvents.id, eventId)).for('update');
     if (!event) throw new DomainError('NOT_FOUND', `Processor event ${eventId} not found`);
     if (mode === 'replay' && !event.replayRequested) return { event, outcome: 'SKIPPED', error: null };
+    if (mode === 'automatic' && !(event.replayRequested && event.replayDueAt)) return { event, outcome: 'SKIPPED', error: null };
     // A live delivery applies only an event nobody has tried yet (a redelivery after a crash, say).
     if (mode === 'live' && event.outcome !== 'RECEIVED') return { event, outcome: 'SKIPPED', error: null };
 
     const isReplay = mode !== 'live';
-    if (isReplay && event.replayAttempts >= deps.config.replayMaxAttempts) {
+    const counted = mode === 'replay' || mode === 'forced';
+    if (counted && event.replayAttempts >= deps.config.replayMaxAttempts) {
       if (mode === 'forced') throw replayLimitError(event, deps.config.replayMaxAttempts);
       const [updated] = await tx
         .update(processorEvents)
-        .set({ lastReplayError: `replay limit of ${deps.config.replayMaxAttempts} attempts reached` })
+        .set({ lastReplayError: `replay limit of ${deps.config.replayMaxAttempts} attempts reached`, replayDueAt: null })
         .where(eq(processorEvents.id, eventId))
         .returning();
       return { event: updated!, outcome: 'FAILED', error: updated!.lastReplayError };
     }
-    const replayBookkeeping = isReplay
-      ? { replayAttempts: sql`${processorEvents.replayAttempts} + 1`, lastReplayedAt: new Date() }
-      : {};
+    const replayBookkeeping = {
+      ...(counted ? { replayAttempts: sql`${processorEvents.replayAttempts} + 1` } : {}),
+      ...(isReplay ? { lastReplayedAt: new Date() } : {}),
+      replayDueAt: null,
+    };
 
     try {
       const applier = APPLIERS[event.provider];
@@ -80,17 +87,24 @@ function applyInTransaction(deps: Deps, eventId: string, mode: ProcessMode, reco
     } catch (error) {
       if (isConnectionError(error)) throw error;
       const explained = error instanceof ProcessorEventError || error instanceof ProcessorMoneyError;
-      if (!explained && !(error instanceof GatewayUnavailableError)) deps.logger.error({ err: error, eventId }, 'unexpected error applying a processor event');
+      // A processor that did not answer a fetch is as passing as a deadlock: retried automatically.
+      const unanswered = error instanceof GatewayUnavailableError;
+      const transient = unanswered || isTransientError(error);
+      if (transient) deps.logger.warn({ err: error, eventId }, 'transient error applying a processor event');
+      else if (!explained) deps.logger.error({ err: error, eventId }, 'unexpected error applying a processor event');
       const message = explained
         ? error.message
-        : error instanceof GatewayUnavailableError
-          ? `processor unavailable while fetching what the event leaves out: ${error.message}`
-          : `unexpected error: ${(error as Error).message}`;
+        : unanswered
+          ? `transient error: the processor did not answer a fetch of what the event leaves out (${error.message})`
+          : transient
+            ? `transient error: ${describeDatabaseError(error)}`
+            : `unexpected error: ${(error as Error).message}`;
       const [updated] = await tx
         .update(processorEvents)
         .set({ outcome: 'FAILED', replayRequested: true, lastReplayError: message, ...replayBookkeeping })
         .where(eq(processorEvents.id, eventId))
         .returning();
+      if (transient) await retryAfterTransientFailure(tx, deps.jobs, event);
       return { event: updated!, outcome: 'FAILED', error: message };
     }
   });

@@ -1,6 +1,7 @@
 import { and, eq, or } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import { processorEvents, type ProcessorEvent } from '../../db/schema/index.js';
+import { paymentIntentReferenced } from './payment-intent-ref.js';
 
 export type IncomingProcessorEvent = {
   provider: string;
@@ -26,7 +27,7 @@ export async function recordProcessorEvent(
   // Only the id comes back: the payload (several KB for real Stripe events) is already in hand.
   const [event] = await db
     .insert(processorEvents)
-    .values({ ...incoming, replayRequested: true, outcome: 'RECEIVED' })
+    .values({ ...incoming, paymentIntentRef: paymentIntentReferenced(incoming), replayRequested: true, outcome: 'RECEIVED' })
     .onConflictDoNothing()
     .returning({ id: processorEvents.id });
   return event ? { inserted: true, eventId: event.id } : { inserted: false };

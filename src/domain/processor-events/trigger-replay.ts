@@ -3,7 +3,9 @@ import { processorEvents, type ProcessorEvent } from '../../db/schema/index.js';
 import { DomainError } from '../../errors.js';
 import { requireOperator, type Viewer } from '../auth/viewer.js';
 import type { Deps } from '../deps.js';
+import type { ReplayReason } from '../jobs/queues.js';
 import { processEvent, replayLimitError } from './process-event.js';
+import { scheduleReplays } from './schedule-replays.js';
 
 export type ReplayOutcome = 'ACCEPTED' | 'REPLAYED' | 'FAILED';
 export type TriggerReplayResult = { outcome: ReplayOutcome; event: ProcessorEvent; error: string | null };
@@ -11,7 +13,9 @@ export type TriggerReplayResult = { outcome: ReplayOutcome; event: ProcessorEven
 /**
  * An operator asks for an event to be applied again, after fixing its cause. `force` replays now and
  * answers REPLAYED or FAILED; otherwise the flag and the job are committed together and the replay
- * worker does it (ACCEPTED). Past the attempt cap: REPLAY_LIMIT_REACHED.
+ * worker does it (ACCEPTED): the job is retried if its worker dies, and the sweeper enqueues another if
+ * it is lost. Past the attempt cap: REPLAY_LIMIT_REACHED. The operator's replay also gives the event
+ * a fresh set of automatic retries for transient failures.
  */
 export async function triggerReplay(deps: Deps, viewer: Viewer, eventId: string, force: boolean): Promise<TriggerReplayResult> {
   requireOperator(viewer, 'replay processor events');
@@ -23,17 +27,19 @@ export async function triggerReplay(deps: Deps, viewer: Viewer, eventId: string,
     const [event] = await tx.select().from(processorEvents).where(eq(processorEvents.id, eventId)).for('update');
     if (!event) throw new DomainError('NOT_FOUND', `Processor event ${eventId} not found`);
     if (event.replayAttempts >= deps.config.replayMaxAttempts) throw replayLimitError(event, deps.config.replayMaxAttempts);
-    const [updated] = await tx
-      .update(processorEvents)
-      .set({ replayRequested: true })
-      .where(eq(processorEvents.id, eventId))
-      .returning();
-    await deps.jobs.enqueue(tx, 'processor-event-replay', { processorEventId: eventId });
+    const condition = eq(processorEvents.id, eventId);
+    await tx.update(processorEvents).set({ replayRequested: true, automaticRetries: 0 }).where(condition);
+    await scheduleReplays(tx, deps.jobs, condition, 'operator');
+    const [updated] = await tx.select().from(processorEvents).where(condition);
     return { outcome: 'ACCEPTED' as const, event: updated!, error: null };
   });
 }
 
-/** The ProcessorEventReplayWorker's job: replay one event if a replay is still requested. */
-export function replayRequestedEvent(deps: Deps, eventId: string) {
-  return processEvent(deps, eventId, 'replay');
+/**
+ * The ProcessorEventReplayWorker's job: an operator's replay (counted) if a replay is still requested,
+ * an automatic one (not counted) if a replay is still owed. Jobs from before reasons existed are the
+ * operator's.
+ */
+export function replayRequestedEvent(deps: Deps, eventId: string, reason: ReplayReason = 'operator') {
+  return processEvent(deps, eventId, reason === 'operator' ? 'replay' : 'automatic');
 }

@@ -38,7 +38,7 @@ export class InvoiceResolver {
 
   @Mutation(() => Invoice)
   createInvoice(@Arg('input', () => CreateInvoiceInput) input: CreateInvoiceInput, @Ctx() context: GraphQLContext): Promise<Invoice> {
-    return createInvoice(context.deps.db, requireViewer(context), input);
+    return createInvoice(context.deps, requireViewer(context), input);
   }
 
   @FieldResolver(() => SafeInt, { description: 'What may still be captured: amountDue − amountCaptured − captures in flight, never below 0.' })

@@ -26,6 +26,8 @@ describe('loadConfig', () => {
   it('reads the variables it is given and ignores the rest of the environment', () => {
     const config = loadConfig({
       DATABASE_URL: 'postgres://billing:secret@db.internal:5432/billing',
+      BILLING_GATEWAY: 'stripe',
+      STRIPE_SECRET_KEY: 'sk_test_123',
       PORT: '8080',
       BILLING_ROLLOUT_STAGE: 'GENERAL',
       REPLAY_MAX_ATTEMPTS: '7',
@@ -34,9 +36,20 @@ describe('loadConfig', () => {
       PATH: '/usr/bin',
     });
     expect(config).toMatchObject({ port: 8080, rolloutStage: 'GENERAL', replayMaxAttempts: 7, reconciliationCron: '*/15 * * * *', logLevel: 'warn' });
-    // With a real database there is no development operator token unless asked for.
+    // With a real database there is no development operator token and no demo data unless asked for.
     expect(config.devOperatorToken).toBe(false);
+    expect(config.demoSeed).toBe(false);
     expect(config).not.toHaveProperty('PATH');
+  });
+
+  it('with a real database the gateway must be named: money never moves through a default', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://billing@db.internal/billing' })).toThrow(/BILLING_GATEWAY: required when DATABASE_URL is set/);
+    expect(loadConfig({ DATABASE_URL: 'postgres://billing@db.internal/billing', BILLING_GATEWAY: 'synthetic' }).gateway.kind).toBe('synthetic');
+  });
+
+  it('keeps the re-send window well inside the 24 hours Stripe keeps idempotency keys', () => {
+    expect(loadConfig({}).gatewayResendWindowSeconds).toBe(3600);
+    expect(() => loadConfig({ GATEWAY_RESEND_WINDOW_SECONDS: String(24 * 3600) })).toThrow(/GATEWAY_RESEND_WINDOW_SECONDS/);
   });
 
   it('accepts several webhook secrets, comma-separated, during a rotation', () => {

@@ -17,8 +17,10 @@ export type CapturedTotal = {
    */
   capturedAt: Date | null;
   settledAt?: Date | null;
-  /** Our attempt whose answer this is, so its line leads back to it. */
+  /** Our attempt whose answer this is, so its line leads back to it… */
   paymentAttemptId?: string | null;
+  /** …for no more than it captured: captures below it that answered later get a line of their own. */
+  attemptAmount?: number;
 };
 
 /**
@@ -36,6 +38,17 @@ export async function recordCapturedTotal(
 ): Promise<{ invoice: Invoice; adjustment: InvoiceAdjustment | null }> {
   assertCurrency(invoice, total.currency);
   const missing = total.capturedTotal - invoice.amountCaptured;
+  if (total.paymentAttemptId && total.attemptAmount !== undefined && missing > total.attemptAmount) {
+    // Concurrent captures answered out of order: what lies below ours is theirs, recorded unattributed first.
+    const below = await recordCapturedTotal(context, invoice, {
+      ...total,
+      capturedTotal: total.capturedTotal - total.attemptAmount,
+      paymentAttemptId: null,
+      attemptAmount: undefined,
+      settledAt: null,
+    });
+    return recordCapturedTotal(context, below.invoice, { ...total, attemptAmount: undefined });
+  }
   const capturedAt = latest(invoice.capturedAt, total.capturedAt);
   const identity = {
     paymentIntentId: invoice.paymentIntentId ?? total.paymentIntentId,

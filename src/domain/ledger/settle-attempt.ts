@@ -45,6 +45,7 @@ export async function settleAttempt(
           settledAt: capture.settledAt,
           // The line leads back to the attempt, unless the attempt already has one.
           paymentAttemptId: attempt.status === 'SUCCEEDED' ? null : attempt.id,
+          attemptAmount: attempt.amount,
         });
         const updated = await markSucceeded(tx, attempt, capture.chargeId);
         const result = await attemptResult(tx, updated);

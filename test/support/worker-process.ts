@@ -9,7 +9,7 @@ import { projectRoot } from '../../src/paths.js';
  */
 export function spawnWorker(databaseUrl: string, environment: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, [path.join(projectRoot(), 'dist/src/main.js'), 'worker'], {
-    env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'warn', DEMO_SEED: 'false', ...environment },
+    env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'warn', DEMO_SEED: 'false', BILLING_GATEWAY: 'synthetic', ...environment },
     stdio: 'ignore',
   });
 }

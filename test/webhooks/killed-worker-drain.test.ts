@@ -126,7 +126,7 @@ describe('a worker SIGKILLed mid-drain of accepted replays', () => {
 
     await expectLedgerConsistent(service.deps.db);
     const verify = await promisify(execFile)(process.execPath, [path.join(projectRoot(), 'dist/src/main.js'), 'ledger', 'verify'], {
-      env: { PATH: process.env.PATH, DATABASE_URL: service.database.url, LOG_LEVEL: 'warn', DEMO_SEED: 'false' },
+      env: { PATH: process.env.PATH, DATABASE_URL: service.database.url, LOG_LEVEL: 'warn', DEMO_SEED: 'false', BILLING_GATEWAY: 'synthetic' },
     });
     // execFile rejects on a non-zero exit: `ledger verify` exits 1 on any violation.
     expect(verify.stdout).toContain('ledger verified: every invariant holds');

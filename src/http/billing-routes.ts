@@ -6,6 +6,8 @@ import type { AttemptResult } from '../domain/ledger/payment-attempts.js';
 import { refundInvoice } from '../domain/ledger/refund-invoice.js';
 import { requireBearerToken, viewerOf } from './authenticate.js';
 import { mountReplayRoutes } from './replay-routes.js';
+import { requireJsonBody } from './require-json.js';
+import { storableText } from './storable-text.js';
 
 /**
  * The runbook's REST routes for scripts: the same domain functions and tokens as GraphQL.
@@ -13,14 +15,17 @@ import { mountReplayRoutes } from './replay-routes.js';
  */
 const invoiceId = z.uuid({ message: 'invoiceId must be a UUID' });
 const amount = z.number().nullish();
-const idempotencyKey = z.string().nullish();
-const captureBody = z.object({ amount, idempotencyKey }).strict();
-const refundBody = z.object({ amount, idempotencyKey, reason: z.string(), note: z.string().nullish() }).strict();
+const idempotencyKey = storableText.nullish();
+// A body is required, `{}` at least: an absent one never means "capture all that remains".
+const captureBody = z.object({ amount, idempotencyKey }, { message: 'a JSON object is required' }).strict();
+const refundBody = z
+  .object({ amount, idempotencyKey, reason: storableText, note: storableText.nullish() }, { message: 'a JSON object is required' })
+  .strict();
 
-/** Everything under /api/v1/billing: one JSON parser, one token check, then the routes. */
+/** Everything under /api/v1/billing: JSON bodies only, one JSON parser, one token check, then the routes. */
 export function billingRoutes(deps: Deps): Router {
   const router = Router();
-  router.use(express.json({ limit: '64kb' }), requireBearerToken(deps));
+  router.use(requireJsonBody, express.json({ limit: '64kb' }), requireBearerToken(deps));
   mountPaymentRoutes(router, deps);
   mountReplayRoutes(router, deps);
   return router;
@@ -28,27 +33,29 @@ export function billingRoutes(deps: Deps): Router {
 
 function mountPaymentRoutes(router: Router, deps: Deps): void {
   router.post('/invoices/:invoiceId/capture', async (req, res) => {
-    const body = captureBody.parse(req.body ?? {});
+    const body = captureBody.parse(req.body);
     const result = await captureInvoice(deps, viewerOf(res), {
       invoiceId: invoiceId.parse(req.params.invoiceId),
       amount: body.amount,
-      idempotencyKey: req.get('idempotency-key') ?? body.idempotencyKey,
+      idempotencyKey: idempotencyHeader(req) ?? body.idempotencyKey,
     });
     res.json(toJson(result));
   });
 
   router.post('/invoices/:invoiceId/refund', async (req, res) => {
-    const body = refundBody.parse(req.body ?? {});
+    const body = refundBody.parse(req.body);
     const result = await refundInvoice(deps, viewerOf(res), {
       invoiceId: invoiceId.parse(req.params.invoiceId),
       amount: body.amount,
       reason: body.reason,
       note: body.note,
-      idempotencyKey: req.get('idempotency-key') ?? body.idempotencyKey,
+      idempotencyKey: idempotencyHeader(req) ?? body.idempotencyKey,
     });
     res.json(toJson(result));
   });
 }
+
+const idempotencyHeader = (req: express.Request) => storableText.optional().parse(req.get('idempotency-key'));
 
 function toJson(result: AttemptResult) {
   const { invoice } = result;

@@ -1,3 +1,4 @@
+import type { DestinationStream } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { verifyLedger } from '../../src/domain/ledger/verify-ledger.js';
 import { createLogger } from '../../src/logger.js';
@@ -9,9 +10,14 @@ export type TestService = RunningService & { url: string; database: TestDatabase
 /**
  * The real service (HTTP, GraphQL, pg-boss) on a fresh test database and a free port.
  * `environment` takes the same variables as production, e.g. `{ BILLING_ROLLOUT_STAGE: 'GENERAL' }`;
- * `role: 'api'` runs no workers, so a test can run them in another process.
+ * `role: 'api'` runs no workers, so a test can run them in another process. `logDestination`
+ * receives the service's log lines (at LOG_LEVEL, or TEST_LOG_LEVEL) for a test that reads them.
  */
-export async function startTestService(environment: Record<string, string> = {}, role: Role = 'start'): Promise<TestService> {
+export async function startTestService(
+  environment: Record<string, string> = {},
+  role: Role = 'start',
+  logDestination?: DestinationStream,
+): Promise<TestService> {
   const database = await createTestDatabase();
   const config = loadConfig({
     DATABASE_URL: database.url,
@@ -23,7 +29,7 @@ export async function startTestService(environment: Record<string, string> = {},
     RECONCILIATION_CRON: '0 3 1 1 *',
     ...environment,
   });
-  const service = await startService(config, createLogger(config.logLevel), role);
+  const service = await startService(config, createLogger(config.logLevel, logDestination), role);
   return {
     ...service,
     url: service.url!,

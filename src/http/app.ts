@@ -8,7 +8,7 @@ import { graphqlContext, graphqlRequestErrors } from './graphql-transport.js';
 import { mountGraphQLIde } from './graphql-ide.js';
 import { mountHealth, type ReadinessCheck } from './health.js';
 import { httpLatency, metricsRoutes } from './metrics.js';
-import { requireJsonBody } from './require-json.js';
+import { jsonBody, requireJsonBody } from './require-json.js';
 import { restErrorHandler } from './rest-errors.js';
 import { stripeWebhookRoutes } from './stripe-webhook.js';
 
@@ -26,7 +26,7 @@ export function createHttpApp({ deps, apollo, readiness }: HttpAppOptions): Expr
   app.use(
     '/graphql',
     requireJsonBody,
-    express.json({ limit: '1mb' }),
+    jsonBody('1mb'),
     expressMiddleware(apollo, { context: graphqlContext(deps) }),
     graphqlRequestErrors(deps.logger),
   );

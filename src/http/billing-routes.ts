@@ -6,7 +6,7 @@ import type { AttemptResult } from '../domain/ledger/payment-attempts.js';
 import { refundInvoice } from '../domain/ledger/refund-invoice.js';
 import { requireBearerToken, viewerOf } from './authenticate.js';
 import { mountReplayRoutes } from './replay-routes.js';
-import { requireJsonBody } from './require-json.js';
+import { jsonBody, requireJsonBody } from './require-json.js';
 import { storableText } from './storable-text.js';
 
 /**
@@ -25,7 +25,7 @@ const refundBody = z
 /** Everything under /api/v1/billing: JSON bodies only, one JSON parser, one token check, then the routes. */
 export function billingRoutes(deps: Deps): Router {
   const router = Router();
-  router.use(requireJsonBody, express.json({ limit: '64kb' }), requireBearerToken(deps));
+  router.use(requireJsonBody, jsonBody('64kb'), requireBearerToken(deps));
   mountPaymentRoutes(router, deps);
   mountReplayRoutes(router, deps);
   return router;

@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 
 /**
  * POST bodies here are JSON in UTF-8 (RFC 8259) or nothing is done: any other Content-Type, or none,
@@ -17,3 +17,16 @@ export function requireJsonBody(req: Request, _res: Response, next: NextFunction
 const isJson = (contentType: string | undefined): boolean => /^\s*application\/json\s*(;|$)/i.test(contentType ?? '');
 
 const unsupported = (type: string, message: string) => Object.assign(new Error(message), { status: 415, expose: true, type });
+
+/**
+ * express.json, but an empty body is refused (400) rather than read as `{}`: for a capture, an empty
+ * body would otherwise mean "take all that remains".
+ */
+export function jsonBody(limit: string): RequestHandler {
+  return express.json({
+    limit,
+    verify: (_req, _res, body) => {
+      if (body.length === 0) throw Object.assign(new Error('empty body'), { status: 400, type: 'entity.empty' });
+    },
+  });
+}

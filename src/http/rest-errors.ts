@@ -61,6 +61,7 @@ export function unreadableRequest(error: unknown): { status: number; message: st
 const UNREADABLE_MESSAGES: Record<string, string> = {
   'entity.too.large': 'Request body too large',
   'entity.parse.failed': 'Request body is not valid JSON',
+  'entity.empty': 'Request body is empty: send a JSON object ({} for the defaults)',
   'encoding.unsupported': 'Unsupported Content-Encoding (gzip, deflate, br or identity)',
   'charset.unsupported': 'Unsupported charset: send UTF-8',
   'request.aborted': 'The request was aborted before its body arrived',

@@ -43,8 +43,10 @@ type Reply = { status: number; text: string };
 /** Raw HTTP: any method, path, header and byte, as a hostile client would send them. */
 function send(method: string, path: string, headers: Record<string, string> = {}, body?: Buffer | string): Promise<Reply> {
   const url = new URL(service.url);
+  // Node sends a GET's body unframed unless told its length.
+  const framed = body === undefined || 'content-length' in headers ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, method, path, headers }, (res) => {
+    const req = request({ host: url.hostname, port: url.port, method, path, headers: framed }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode!, text: Buffer.concat(chunks).toString() }));
@@ -327,6 +329,17 @@ describe('/healthz, /readyz, /metrics', () => {
     for (const [label, extra, body] of UNREADABLE_BODIES) await expectRefused(label, 'GET', path, { ...headers, ...extra }, body);
     for (const [label, body] of HOSTILE_JSON) await expectRefused(label, 'POST', path, { ...headers, ...JSON_TYPE }, body);
     for (const search of ['%00', '%E0%A4%A', 'a[b][c]=1', 'x'.repeat(5_000)]) await expectRefused(search, 'GET', `${path}?${search}`, headers);
+  });
+
+  it('other methods, and the IDE’s static files with hostile paths: never 5xx, nothing written', async () => {
+    for (const method of ['PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+      for (const path of ['/graphql', '/webhooks/stripe', `/api/v1/billing/invoices/${openInvoice}/capture`, '/healthz']) {
+        await expectRefused(method, method, path, { authorization: `Bearer ${operator}`, ...JSON_TYPE, 'content-encoding': 'bogus' }, '{}');
+      }
+    }
+    for (const path of ['/ruru-static/%E0%A4%A', '/ruru-static/..%2F..%2Fpackage.json', '/ruru-static/%00', `/ruru-static/${'x'.repeat(5_000)}`]) {
+      await expectRefused(path, 'GET', path, {});
+    }
   });
 
   it.each(BAD_TOKENS)('/metrics with %s → 401', async (label, headers) => {

@@ -26,7 +26,7 @@ export function jsonBody(limit: string): RequestHandler {
   return express.json({
     limit,
     verify: (_req, _res, body) => {
-      if (body.length === 0) throw Object.assign(new Error('empty body'), { status: 400, type: 'entity.empty' });
+      if (body.length === 0) throw Object.assign(new Error('empty body'), { status: 400, expose: true, type: 'entity.empty' });
     },
   });
 }

@@ -52,10 +52,13 @@ export const UNSTORABLE_MESSAGE = 'A value in the request cannot be stored (for 
  * client's fault, so a 4xx with a fixed message (body-parser's errors quote the body).
  */
 export function unreadableRequest(error: unknown): { status: number; message: string } | undefined {
-  const http = error as { type?: unknown; status?: unknown; expose?: unknown } | null;
-  if (!http || typeof http !== 'object' || typeof http.status !== 'number' || http.status < 400 || http.status > 499) return undefined;
-  const message = UNREADABLE_MESSAGES[String(http.type)] ?? 'The request could not be read (a malformed URL, or a body that could not be decoded)';
-  return { status: http.status, message };
+  if (!(error instanceof Error)) return undefined;
+  const http = error as Error & { type?: unknown; status?: unknown; expose?: unknown };
+  if (typeof http.status !== 'number' || http.status < 400 || http.status > 499) return undefined;
+  // body-parser's errors (http-errors) say `expose`; the router's undecodable path is a URIError.
+  if (http.expose !== true && !(error instanceof URIError)) return undefined;
+  if (error instanceof URIError) return { status: 400, message: 'The URL could not be decoded' };
+  return { status: http.status, message: UNREADABLE_MESSAGES[String(http.type)] ?? 'The request body could not be read or decoded' };
 }
 
 const UNREADABLE_MESSAGES: Record<string, string> = {

@@ -1,4 +1,3 @@
-import type { DestinationStream } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { verifyLedger } from '../../src/domain/ledger/verify-ledger.js';
 import { createLogger } from '../../src/logger.js';
@@ -10,14 +9,9 @@ export type TestService = RunningService & { url: string; database: TestDatabase
 /**
  * The real service (HTTP, GraphQL, pg-boss) on a fresh test database and a free port.
  * `environment` takes the same variables as production, e.g. `{ BILLING_ROLLOUT_STAGE: 'GENERAL' }`;
- * `role: 'api'` runs no workers, so a test can run them in another process. `logDestination`
- * receives the service's log lines (at LOG_LEVEL, or TEST_LOG_LEVEL) for a test that reads them.
+ * `role: 'api'` runs no workers, so a test can run them in another process.
  */
-export async function startTestService(
-  environment: Record<string, string> = {},
-  role: Role = 'start',
-  logDestination?: DestinationStream,
-): Promise<TestService> {
+export async function startTestService(environment: Record<string, string> = {}, role: Role = 'start'): Promise<TestService> {
   const database = await createTestDatabase();
   const config = loadConfig({
     DATABASE_URL: database.url,
@@ -29,7 +23,7 @@ export async function startTestService(
     RECONCILIATION_CRON: '0 3 1 1 *',
     ...environment,
   });
-  const service = await startService(config, createLogger(config.logLevel, logDestination), role);
+  const service = await startService(config, createLogger(config.logLevel), role);
   return {
     ...service,
     url: service.url!,

@@ -21,6 +21,9 @@ export const HTTP_STATUS = {
 } as const;
 
 export type ErrorCode = keyof typeof HTTP_STATUS;
+
+/** The `Retry-After` (seconds) sent with SERVICE_UNAVAILABLE, by REST and GraphQL alike. */
+export const SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 export const ERROR_CODES = Object.keys(HTTP_STATUS) as ErrorCode[];
 
 export class DomainError extends Error {

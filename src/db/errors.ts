@@ -53,3 +53,44 @@ export function describeDatabaseError(error: unknown): string {
   const root = (error as { cause?: unknown })?.cause ?? error;
   return root instanceof Error ? root.message : String(root);
 }
+
+/**
+ * The database cannot serve now, through no fault of the request: unreachable, shutting down, refusing
+ * connections, out of connections or resources, or a statement cut short by a timeout. Callers answer
+ * 503 (SERVICE_UNAVAILABLE) so clients retry.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (isConnectionError(error) || errorCodes(error).includes('CONNECT_TIMEOUT')) return true;
+  const code = pgError(error)?.code;
+  if (!code) return false;
+  // 08 connection, 53 resources, 57 operator intervention and timeouts, 28 authentication, 3D000 no
+  // such database, 55000 a database not accepting connections, 55P03 lock timeout, 40001/40P01 retryable.
+  return /^(08|53|57|28)/.test(code) || ['3D000', '55000', '55P03', '40001', '40P01'].includes(code);
+}
+
+/**
+ * Postgres refused a value it was given: a data exception (class 22: a NUL character, a JSON escape
+ * or surrogate jsonb rejects, a malformed uuid…) or a program limit (class 54: JSON nested too deep).
+ */
+export function isUnstorableValue(error: unknown): boolean {
+  const code = pgError(error)?.code;
+  return code !== undefined && /^(22|54)/.test(code);
+}
+
+/** Postgres's own words about a refused value (message and detail), without the statement or its parameters. */
+export function describePgError(error: unknown): string | undefined {
+  const pg = pgError(error) as (PgError & { message?: string; detail?: string }) | undefined;
+  if (!pg) return undefined;
+  return [pg.message, pg.detail].filter(Boolean).join(': ');
+}
+
+function errorCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 3 && current && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return codes;
+}

@@ -7,7 +7,7 @@ import type { GraphQLError, GraphQLSchema, ValidationContext } from 'graphql';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { GraphQLContext } from './context.js';
-import { createFormatError } from './format-error.js';
+import { createFormatError, serviceUnavailableStatus } from './format-error.js';
 
 /**
  * graphql-armor throws by default, which Apollo turns into a 500; reported instead, a rejected query
@@ -37,6 +37,6 @@ export function createApolloServer(schema: GraphQLSchema, config: Config, logger
       maxAliasesRule({ n: 30, ...reportAsValidationError }),
     ],
     // GET /graphql from a browser is answered by the offline IDE (http/graphql-ide.ts).
-    plugins: [ApolloServerPluginLandingPageDisabled()],
+    plugins: [ApolloServerPluginLandingPageDisabled(), serviceUnavailableStatus()],
   });
 }

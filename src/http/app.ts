@@ -1,13 +1,14 @@
 import type { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
-import { authenticateToken, bearerToken } from '../domain/auth/tokens.js';
 import type { Deps } from '../domain/deps.js';
-import { createContext, type GraphQLContext } from '../graphql/context.js';
+import type { GraphQLContext } from '../graphql/context.js';
 import { billingRoutes } from './billing-routes.js';
+import { graphqlContext, graphqlRequestErrors } from './graphql-transport.js';
 import { mountGraphQLIde } from './graphql-ide.js';
 import { mountHealth, type ReadinessCheck } from './health.js';
 import { httpLatency, metricsRoutes } from './metrics.js';
+import { jsonBody, requireJsonBody } from './require-json.js';
 import { restErrorHandler } from './rest-errors.js';
 import { stripeWebhookRoutes } from './stripe-webhook.js';
 
@@ -24,14 +25,10 @@ export function createHttpApp({ deps, apollo, readiness }: HttpAppOptions): Expr
   mountGraphQLIde(app);
   app.use(
     '/graphql',
-    express.json({ limit: '1mb' }),
-    expressMiddleware(apollo, {
-      context: async ({ req }) => {
-        const token = bearerToken(req.headers.authorization);
-        const viewer = token ? await authenticateToken(deps.db, token) : null;
-        return createContext(deps, viewer);
-      },
-    }),
+    requireJsonBody,
+    jsonBody('1mb'),
+    expressMiddleware(apollo, { context: graphqlContext(deps) }),
+    graphqlRequestErrors(deps.logger),
   );
   app.use('/api/v1/billing', billingRoutes(deps));
   app.use(restErrorHandler(deps.logger));

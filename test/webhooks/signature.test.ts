@@ -26,6 +26,8 @@ describe('POST /webhooks/stripe refuses what Stripe did not sign, and stores not
     }, 'invalid signature'],
     ['another secret', () => sign(capturedEvent(), { secret: 'whsec_attacker' }), 'invalid signature'],
     ['a stale timestamp (over 300 s old)', () => sign(capturedEvent(), { timestamp: Math.floor(Date.now() / 1000) - 301 }), 'invalid signature'],
+    ['a timestamp a day in the future', () => sign(capturedEvent(), { timestamp: Math.floor(Date.now() / 1000) + 86_400 }), 'signature timestamp is in the future'],
+    ['a timestamp over 300 s in the future', () => sign(capturedEvent(), { timestamp: Math.floor(Date.now() / 1000) + 360 }), 'signature timestamp is in the future'],
     ['no Stripe-Signature header', () => ({ body: JSON.stringify(capturedEvent()) }), 'missing Stripe-Signature header'],
     ['a garbage signature header', () => ({ body: JSON.stringify(capturedEvent()), signature: 't=1,v1=abc' }), 'invalid signature'],
     ['a signed body that is not JSON', () => sign('{"id": "evt_1", '), 'body is not valid JSON'],
@@ -43,6 +45,11 @@ describe('POST /webhooks/stripe refuses what Stripe did not sign, and stores not
     const response = await deliver(service.url, sign(event));
     expect(response.status).toBe(413);
     expect(await storedEvents()).toBe(before);
+  });
+
+  it('accepts a timestamp a little ahead (clock skew within the tolerance)', async () => {
+    const response = await deliver(service.url, sign(stripeEvent('customer.created', { id: 'cus_2', object: 'customer' }), { timestamp: Math.floor(Date.now() / 1000) + 60 }));
+    expect(response).toEqual({ status: 200, body: { status: 'ignored' } });
   });
 
   it('accepts either secret during a rotation', async () => {

@@ -1,9 +1,11 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { boolean, customType, index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { invoices } from './invoices.js';
 
 export const PROCESSOR_EVENT_OUTCOMES = ['RECEIVED', 'PROCESSED', 'IGNORED', 'FAILED'] as const;
 export type ProcessorEventOutcome = (typeof PROCESSOR_EVENT_OUTCOMES)[number];
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 
 /** Every webhook, stored exactly once before it changes anything. */
 export const processorEvents = pgTable(
@@ -14,6 +16,12 @@ export const processorEvents = pgTable(
     externalId: text('external_id').notNull(),
     eventType: text('event_type').notNull(),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    /**
+     * The delivery's exact bytes, kept only for a poison event: one whose payload Postgres would not
+     * store as jsonb (a \u0000 escape, a lone surrogate) or nested too deep to be handled. Its
+     * `payload` is then only a placeholder naming the event, and the event is never applied.
+     */
+    payloadRaw: bytea('payload_raw'),
     payloadHash: text('payload_hash').notNull(),
     correlationId: text('correlation_id'),
     workspaceHint: uuid('workspace_hint'),

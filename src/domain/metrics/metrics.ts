@@ -19,7 +19,7 @@ export type PaymentMovement = {
   reason?: string | null;
 };
 
-export type ProcessorEventOutcome = 'processed' | 'ignored' | 'queued' | 'duplicate';
+export type ProcessorEventOutcome = 'processed' | 'ignored' | 'queued' | 'duplicate' | 'parked';
 export type ReplayAttemptOutcome = 'replayed' | 'failed' | 'skipped';
 export type ReconciliationRunCounts = Pick<
   ReconciliationRun,

@@ -33,6 +33,49 @@ export async function recordProcessorEvent(
   return event ? { inserted: true, eventId: event.id } : { inserted: false };
 }
 
+/** A poison event: signed and well-formed, but its payload cannot be stored as jsonb. */
+export type UnstorableProcessorEvent = Omit<IncomingProcessorEvent, 'payload'> & {
+  /** The delivery's exact bytes. */
+  raw: Buffer;
+  /** Why it could not be stored, in words for operators (`last_replay_error`). */
+  reason: string;
+};
+
+/**
+ * Stores a poison event once, with the same two unique keys, so a redelivery is a duplicate: its
+ * exact bytes in `payload_raw`, a placeholder `payload` that names it, its texts with any NUL
+ * written as the escape `\u0000` (text columns cannot hold U+0000). It is parked: outcome FAILED
+ * with the reason, and no replay requested, since no replay could apply it.
+ */
+export async function recordUnstorableEvent(
+  db: DbOrTx,
+  event: UnstorableProcessorEvent,
+): Promise<{ inserted: true; eventId: string } | { inserted: false }> {
+  const externalId = escapeNul(event.externalId);
+  const eventType = escapeNul(event.eventType);
+  const lastReplayError = escapeNul(`unstorable payload, parked and never applied: ${event.reason}. Its exact bytes are kept in payload_raw.`);
+  const [stored] = await db
+    .insert(processorEvents)
+    .values({
+      provider: event.provider,
+      externalId,
+      eventType,
+      payload: { object: 'event', id: externalId, type: eventType, unstorable: lastReplayError },
+      payloadRaw: event.raw,
+      payloadHash: event.payloadHash,
+      correlationId: event.correlationId === null ? null : escapeNul(event.correlationId),
+      workspaceHint: event.workspaceHint,
+      outcome: 'FAILED',
+      replayRequested: false,
+      lastReplayError,
+    })
+    .onConflictDoNothing()
+    .returning({ id: processorEvents.id });
+  return stored ? { inserted: true, eventId: stored.id } : { inserted: false };
+}
+
+const escapeNul = (text: string): string => text.replaceAll('\u0000', '\\u0000');
+
 /** The stored event an incoming duplicate collided with. */
 export async function findDuplicateOf(db: DbOrTx, incoming: IncomingProcessorEvent): Promise<ProcessorEvent | undefined> {
   const [event] = await db

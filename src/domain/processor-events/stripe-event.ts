@@ -23,15 +23,20 @@ export type StripeEventEnvelope = z.infer<typeof stripeEventEnvelope>;
 
 export function toIncomingEvent(event: StripeEventEnvelope): IncomingProcessorEvent {
   const object = event.data.object;
-  const metadata = (object.metadata ?? {}) as Record<string, unknown>;
-  const workspaceHint = typeof metadata.workspace_id === 'string' && UUID.test(metadata.workspace_id) ? metadata.workspace_id : null;
   return {
     provider: 'stripe',
     externalId: event.id,
     eventType: event.type,
     payload: event as Record<string, unknown>,
     payloadHash: createHash('sha256').update(JSON.stringify({ type: event.type, object, previous: event.data.previous_attributes ?? null })).digest('hex'),
-    correlationId: event.request?.idempotency_key ?? event.request?.id ?? null,
-    workspaceHint,
+    correlationId: correlationIdOf(event),
+    workspaceHint: workspaceHintOf(event),
   };
+}
+
+export const correlationIdOf = (event: StripeEventEnvelope): string | null => event.request?.idempotency_key ?? event.request?.id ?? null;
+
+export function workspaceHintOf(event: StripeEventEnvelope): string | null {
+  const metadata = (event.data.object.metadata ?? {}) as Record<string, unknown>;
+  return typeof metadata.workspace_id === 'string' && UUID.test(metadata.workspace_id) ? metadata.workspace_id : null;
 }

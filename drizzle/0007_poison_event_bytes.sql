@@ -1,0 +1,1 @@
+ALTER TABLE "processor_events" ADD COLUMN "payload_raw" "bytea";

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { EmbeddedPostgresError } from './db/embedded.js';
 import { migrateDatabase } from './db/migrate.js';
 import { TOKEN_ROLES, type TokenRole } from './db/schema/index.js';
 import { listApiTokens, revokeApiToken, type TokenListing } from './domain/auth/manage-tokens.js';
@@ -17,6 +18,7 @@ import { buildGraphQLSchema, printGraphQLSchema } from './graphql/schema.js';
 import { createLogger, type Logger } from './logger.js';
 import { projectRoot } from './paths.js';
 import { openDatabase, startService, type Role } from './service.js';
+import { listenForShutdown, ShutdownRequested } from './shutdown.js';
 
 const TOKEN_USAGE = `  token create --role operator|service [--workspace ID] [--name NAME] [--expires-in 30d]
                             create a bearer token and print it once (lifetime in s, m, h or d)
@@ -80,7 +82,18 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function serve(config: Config, logger: Logger, role: Role): Promise<number> {
-  const service = await startService(config, logger, role);
+  const shutdown = listenForShutdown(logger);
+  let service;
+  try {
+    service = await startService(config, logger, role, shutdown.signal);
+  } catch (error) {
+    // A signal during start-up: what had started is stopped already, in order.
+    if (error instanceof ShutdownRequested) {
+      logger.info('stopped');
+      return 0;
+    }
+    throw error;
+  }
   const lines = [`billing-ledger (${role}) is running`];
   if (service.url && role !== 'worker') lines.push(`  GraphQL API and IDE  ${service.url}/graphql`);
   if (service.url) {
@@ -89,14 +102,7 @@ async function serve(config: Config, logger: Logger, role: Role): Promise<number
   if (service.devOperatorToken) lines.push(`  operator token      ${service.devOperatorToken}`, `  (development only: kept in ${path.resolve(config.dataDir, 'dev-operator-token')})`);
   console.log(lines.join('\n'));
 
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'shutting down: draining requests and jobs');
-      resolve();
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
+  await shutdown.requested;
   await service.stop();
   logger.info('stopped');
   return 0;
@@ -107,6 +113,8 @@ async function withDatabase(
   logger: Logger,
   work: (db: Awaited<ReturnType<typeof openDatabase>>['database']['db']) => Promise<void>,
 ): Promise<number> {
+  // A signal now waits for the (short) command and the embedded Postgres to stop, instead of orphaning it.
+  listenForShutdown(logger);
   const { database, embedded } = await openDatabase(config, logger);
   try {
     await work(database.db);
@@ -118,7 +126,7 @@ async function withDatabase(
 }
 
 async function reconcileCommand(config: Config, logger: Logger, args: string[]): Promise<number> {
-  const service = await startService(config, logger, 'command');
+  const service = await startService(config, logger, 'command', listenForShutdown(logger).signal);
   try {
     const run = await runReconciliation(service.deps, { trigger: 'COMMAND', full: args.includes('--full') });
     console.log(JSON.stringify(run, null, 2));
@@ -198,13 +206,23 @@ function printTokens(tokens: TokenListing[]): void {
   console.log(`${tokens.length} token(s)`);
 }
 
+/** Every failure ends with a message a person can act on: never a bare `undefined`. */
+function reportFailure(error: unknown): void {
+  if (error instanceof ConfigError || error instanceof EmbeddedPostgresError || error instanceof ShutdownRequested || isDomainError(error)) {
+    console.error(error.message);
+  } else if (error instanceof Error) {
+    console.error(error.stack ?? `${error.name}: ${error.message}`);
+  } else {
+    console.error(`billing-ledger stopped on a failure that carries no message (${String(error)}); run with LOG_LEVEL=debug for more`);
+  }
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof ConfigError || isDomainError(error)) console.error(error.message);
-    else console.error(error);
+    reportFailure(error);
     process.exitCode = 1;
   },
 );

@@ -58,9 +58,10 @@ export async function openDatabase(
       port: config.embeddedPostgresPort,
       database: 'billing_ledger',
       log: (line) => logger.debug({ postgres: line }, 'embedded postgres'),
+      notice: (message) => logger.warn(message),
     });
     url = embedded.url;
-    logger.info({ dataDir: path.resolve(config.dataDir), port: config.embeddedPostgresPort }, 'embedded postgres started');
+    logger.info({ dataDir: path.resolve(config.dataDir), clusterDir: embedded.clusterDir, port: config.embeddedPostgresPort }, 'embedded postgres started');
   }
   const database = connectDatabase(url, {
     max: config.dbPoolSize,
@@ -71,7 +72,11 @@ export async function openDatabase(
   return { database, url, embedded };
 }
 
-export async function startService(config: Config, logger: Logger, role: Role): Promise<RunningService> {
+/**
+ * `signal` (aborted by SIGINT/SIGTERM) is checked between the start-up steps: once it is aborted, what
+ * has started is stopped in order and the call rejects with the signal's reason (ShutdownRequested).
+ */
+export async function startService(config: Config, logger: Logger, role: Role, signal?: AbortSignal): Promise<RunningService> {
   const { database, url: databaseUrl, embedded } = await openDatabase(config, logger);
   const stopSteps: { name: string; run: () => Promise<void> }[] = [];
   let stopping: Promise<void> | undefined;
@@ -90,8 +95,12 @@ export async function startService(config: Config, logger: Logger, role: Role): 
   if (embedded) stopSteps.push({ name: 'embedded postgres', run: embedded.stop });
   stopSteps.push({ name: 'database pool', run: database.close });
 
+  const step = () => signal?.throwIfAborted();
+
   try {
+    step();
     await migrateDatabase(database.db);
+    step();
     const boss = await startBoss(databaseUrl, logger, { supervise: works(role), schedule: works(role) });
     stopSteps.push({ name: 'pg-boss', run: () => stopBoss(boss) });
     const deps: Deps = {
@@ -107,7 +116,9 @@ export async function startService(config: Config, logger: Logger, role: Role): 
       const seeded = await seedDemoData(database.db);
       logger.info(seeded, 'demo data seeded into the empty database');
     }
+    step();
     if (works(role)) await startWorkers(boss, deps);
+    step();
 
     let url: string | undefined;
     if (role !== 'command') {
@@ -123,7 +134,9 @@ export async function startService(config: Config, logger: Logger, role: Role): 
       const { port } = server.address() as AddressInfo;
       url = config.publicUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
     }
+    step();
     const devOperatorToken = config.devOperatorToken && serves(role) ? await ensureDevOperatorToken(deps, config.dataDir) : undefined;
+    step();
     return { url, databaseUrl, devOperatorToken, deps, stop: stopAll };
   } catch (error) {
     await stopAll();

@@ -33,8 +33,12 @@ const USAGE = `npm run bench -- admission [options]
 
 const QUERY = `query Bench($id: UUID!) { invoice(id: $id) { id status amountCaptured adjustments { id amount } timeline { id type } } }`;
 
-/** Load-generator threads of an overload run (see runPacedCannon). */
-const STREAMS = 4;
+/**
+ * An overload run's load-generator threads and connections per thread (see runPacedCannon): a thread's
+ * connections fire together, so few per thread keeps each burst well under the in-flight bound.
+ */
+const STREAMS = 8;
+const CONNECTIONS_PER_STREAM = 8;
 
 type Row = { run: string; copy: string; connections: number; offered: string; result: CannonResult; serviceLoop: number };
 
@@ -101,8 +105,7 @@ export async function run(argv: string[]): Promise<number> {
     const capacity = await measure('capacity', 'unbounded', unbounded.url, capacityConnections);
     const sustainable = Math.max(1, Math.round(capacity.accepted.length / capacity.seconds));
     const offered = sustainable * overload;
-    // Enough connections that pacing, not waiting for answers, sets the rate.
-    const overloadConnections = Math.min(1024, Math.max(64, 4 * limit, Math.round(offered / 2)));
+    const overloadConnections = STREAMS * CONNECTIONS_PER_STREAM;
     // The bounded copy first: the unbounded one keeps working through its backlog after its run ends,
     // which would take CPU from whatever ran next.
     const withBound = await measure(`${overload}× overload`, 'bounded', bounded.url, overloadConnections, offered);

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { DomainError } from '../errors.js';
+import type { RestErrorBody } from './rest-errors.js';
 
 export type Admission = {
   readonly limit: number;
@@ -20,14 +20,29 @@ const RETRY_AFTER_SECONDS = 1;
  */
 export function createAdmission(limit: number): Admission {
   let inFlight = 0;
+  // Written once: under overload most requests are refused, so refusing must cost next to nothing (no
+  // error object, no trip through the error handlers), or it takes the CPU the admitted ones need.
+  const refusal: RestErrorBody = {
+    error: {
+      code: 'SERVICE_UNAVAILABLE',
+      message: `Too many requests in flight (${limit}); retry after ${RETRY_AFTER_SECONDS} s`,
+      details: { retryAfterSeconds: RETRY_AFTER_SECONDS },
+    },
+  };
+  const body = JSON.stringify(refusal);
+  const headers = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    'retry-after': String(RETRY_AFTER_SECONDS),
+  };
   return {
     limit,
     inFlight: () => inFlight,
     saturated: () => inFlight >= limit,
     middleware(_req, res, next) {
       if (inFlight >= limit) {
-        res.set('Retry-After', String(RETRY_AFTER_SECONDS));
-        return next(new DomainError('SERVICE_UNAVAILABLE', `Too many requests in flight (${limit}); retry after ${RETRY_AFTER_SECONDS} s`, { retryAfterSeconds: RETRY_AFTER_SECONDS }));
+        res.writeHead(503, headers).end(body);
+        return;
       }
       inFlight += 1;
       // 'close' comes once: after the response is sent, or when the client goes away first.

@@ -51,7 +51,7 @@ const environmentSchema = z.object({
   DB_PREPARED_STATEMENTS: booleanFlag,
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   DB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
-  HTTP_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).optional(),
+  HTTP_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(64),
   HEALTH_POOL_STALL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(8),
   GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5000),
@@ -150,9 +150,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     dbPreparedStatements: env.DB_PREPARED_STATEMENTS ?? true,
     dbStatementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
     dbLockTimeoutMs: env.DB_LOCK_TIMEOUT_MS,
-    // Past about the pool's size, more requests in flight only queue for a connection; twice it leaves
-    // room for requests that wait on something else (the gateway) without letting a queue build.
-    httpMaxInFlight: env.HTTP_MAX_IN_FLIGHT ?? 2 * env.DB_POOL_SIZE,
+    httpMaxInFlight: env.HTTP_MAX_IN_FLIGHT,
     healthPoolStallSeconds: env.HEALTH_POOL_STALL_SECONDS,
     graphqlMaxDepth: env.GRAPHQL_MAX_DEPTH,
     graphqlMaxCost: env.GRAPHQL_MAX_COST,

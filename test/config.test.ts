@@ -20,7 +20,7 @@ describe('loadConfig', () => {
       demoSeed: true,
       dbStatementTimeoutMs: 10_000,
       dbLockTimeoutMs: 5_000,
-      httpMaxInFlight: 20,
+      httpMaxInFlight: 64,
       healthPoolStallSeconds: 30,
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -95,8 +95,6 @@ describe('loadConfig', () => {
   it('reads the timeouts, the in-flight bound and the pool stall limit; 0 turns a timeout off', () => {
     const config = loadConfig({ DB_STATEMENT_TIMEOUT_MS: '0', DB_LOCK_TIMEOUT_MS: '250', HTTP_MAX_IN_FLIGHT: '3', HEALTH_POOL_STALL_SECONDS: '2' });
     expect(config).toMatchObject({ dbStatementTimeoutMs: 0, dbLockTimeoutMs: 250, httpMaxInFlight: 3, healthPoolStallSeconds: 2 });
-    // Unset, the in-flight bound follows the pool.
-    expect(loadConfig({ DB_POOL_SIZE: '25' }).httpMaxInFlight).toBe(50);
   });
 
   it('names every bad variable at once', () => {

@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   capture: () => import('./capture.js'),
   webhooks: () => import('./webhooks.js'),
   reconcile: () => import('./reconcile.js'),
+  admission: () => import('./admission.js'),
 };
 
 async function main(argv: string[]): Promise<number> {

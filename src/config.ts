@@ -54,6 +54,10 @@ const environmentSchema = z.object({
   DEMO_SEED: booleanFlag,
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   DB_PREPARED_STATEMENTS: booleanFlag,
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+  DB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
+  HTTP_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(64),
+  HEALTH_POOL_STALL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(8),
   GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5000),
   METRICS_TOKEN: optionalString,
@@ -99,6 +103,13 @@ export type Config = Readonly<{
   dbPoolSize: number;
   /** Keep statements prepared per connection; off behind a transaction-mode connection pooler. */
   dbPreparedStatements: boolean;
+  /** Per statement and per lock wait on the service's pool (0: no limit). */
+  dbStatementTimeoutMs: number;
+  dbLockTimeoutMs: number;
+  /** Requests served at once by one process (health and metrics aside); beyond it a fast 503. */
+  httpMaxInFlight: number;
+  /** /healthz fails once the pool has given no connection for this long while Postgres answers. */
+  healthPoolStallSeconds: number;
   graphqlMaxDepth: number;
   graphqlMaxCost: number;
   /** When set, GET /metrics wants `Authorization: Bearer <it>`; open otherwise (a private scrape port). */
@@ -161,6 +172,10 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     demoSeed: env.DEMO_SEED ?? env.DATABASE_URL === undefined,
     dbPoolSize: env.DB_POOL_SIZE,
     dbPreparedStatements: env.DB_PREPARED_STATEMENTS ?? true,
+    dbStatementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+    dbLockTimeoutMs: env.DB_LOCK_TIMEOUT_MS,
+    httpMaxInFlight: env.HTTP_MAX_IN_FLIGHT,
+    healthPoolStallSeconds: env.HEALTH_POOL_STALL_SECONDS,
     graphqlMaxDepth: env.GRAPHQL_MAX_DEPTH,
     graphqlMaxCost: env.GRAPHQL_MAX_COST,
     metricsToken: env.METRICS_TOKEN,

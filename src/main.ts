@@ -4,8 +4,11 @@ import { parseArgs } from 'node:util';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { EmbeddedPostgresError } from './db/embedded.js';
 import { migrateDatabase } from './db/migrate.js';
 import { TOKEN_ROLES, type TokenRole } from './db/schema/index.js';
+import { listApiTokens, revokeApiToken, type TokenListing } from './domain/auth/manage-tokens.js';
+import { expiryFromLifetime } from './domain/auth/token-lifetime.js';
 import { createApiToken } from './domain/auth/tokens.js';
 import { verifyLedger, type LedgerViolation } from './domain/ledger/verify-ledger.js';
 import { runReconciliation } from './domain/reconciliation/reconcile.js';
@@ -15,6 +18,12 @@ import { buildGraphQLSchema, printGraphQLSchema } from './graphql/schema.js';
 import { createLogger, type Logger } from './logger.js';
 import { projectRoot } from './paths.js';
 import { openDatabase, startService, type Role } from './service.js';
+import { listenForShutdown, ShutdownRequested } from './shutdown.js';
+
+const TOKEN_USAGE = `  token create --role operator|service [--workspace ID] [--name NAME] [--expires-in 30d]
+                            create a bearer token and print it once (lifetime in s, m, h or d)
+  token list [--all]        the tokens that still authenticate (--all: revoked and expired too)
+  token revoke ID           revoke a token at once`;
 
 const USAGE = `Usage: billing-ledger <command>
 
@@ -23,8 +32,7 @@ const USAGE = `Usage: billing-ledger <command>
   worker                    the background workers and the hourly schedule only
   migrate                   apply database migrations
   seed                      write the demo workspaces and invoices (idempotent)
-  token create --role operator|service [--workspace ID] [--name NAME]
-                            create a bearer token and print it once
+${TOKEN_USAGE}
   reconcile [--full]        run one reconciliation now and print the run
   ledger verify             check the ledger's invariants; exits 1 and lists violations if any
   emit-schema               write schema.graphql from the code
@@ -62,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
         console.log(`seeded ${result.workspaces} workspaces and ${result.invoices} invoices`);
       });
     case 'token':
-      return createToken(config, logger, rest);
+      return tokenCommand(config, logger, rest);
     case 'ledger':
       return verifyLedgerCommand(config, logger, rest);
     case 'reconcile':
@@ -74,7 +82,18 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function serve(config: Config, logger: Logger, role: Role): Promise<number> {
-  const service = await startService(config, logger, role);
+  const shutdown = listenForShutdown(logger);
+  let service;
+  try {
+    service = await startService(config, logger, role, shutdown.signal);
+  } catch (error) {
+    // A signal during start-up: what had started is stopped already, in order.
+    if (error instanceof ShutdownRequested) {
+      logger.info('stopped');
+      return 0;
+    }
+    throw error;
+  }
   const lines = [`billing-ledger (${role}) is running`];
   if (service.url && role !== 'worker') lines.push(`  GraphQL API and IDE  ${service.url}/graphql`);
   if (service.url) {
@@ -83,14 +102,7 @@ async function serve(config: Config, logger: Logger, role: Role): Promise<number
   if (service.devOperatorToken) lines.push(`  operator token      ${service.devOperatorToken}`, `  (development only: kept in ${path.resolve(config.dataDir, 'dev-operator-token')})`);
   console.log(lines.join('\n'));
 
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'shutting down: draining requests and jobs');
-      resolve();
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
+  await shutdown.requested;
   await service.stop();
   logger.info('stopped');
   return 0;
@@ -101,6 +113,8 @@ async function withDatabase(
   logger: Logger,
   work: (db: Awaited<ReturnType<typeof openDatabase>>['database']['db']) => Promise<void>,
 ): Promise<number> {
+  // A signal now waits for the (short) command and the embedded Postgres to stop, instead of orphaning it.
+  listenForShutdown(logger);
   const { database, embedded } = await openDatabase(config, logger);
   try {
     await work(database.db);
@@ -112,7 +126,7 @@ async function withDatabase(
 }
 
 async function reconcileCommand(config: Config, logger: Logger, args: string[]): Promise<number> {
-  const service = await startService(config, logger, 'command');
+  const service = await startService(config, logger, 'command', listenForShutdown(logger).signal);
   try {
     const run = await runReconciliation(service.deps, { trigger: 'COMMAND', full: args.includes('--full') });
     console.log(JSON.stringify(run, null, 2));
@@ -136,27 +150,71 @@ async function verifyLedgerCommand(config: Config, logger: Logger, args: string[
   return violations.length === 0 ? code : 1;
 }
 
-async function createToken(config: Config, logger: Logger, args: string[]): Promise<number> {
+async function tokenCommand(config: Config, logger: Logger, args: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args,
     allowPositionals: true,
-    options: { role: { type: 'string' }, workspace: { type: 'string' }, name: { type: 'string' } },
+    options: {
+      role: { type: 'string' },
+      workspace: { type: 'string' },
+      name: { type: 'string' },
+      'expires-in': { type: 'string' },
+      all: { type: 'boolean' },
+    },
   });
+  const [action, id] = positionals;
   const role = values.role?.toUpperCase();
-  if (positionals[0] !== 'create' || !TOKEN_ROLES.includes(role as TokenRole)) {
-    console.error('Usage: billing-ledger token create --role operator|service [--workspace ID] [--name NAME]');
+  if (action === 'list') {
+    return withDatabase(config, logger, async (db) => {
+      await migrateDatabase(db);
+      printTokens(await listApiTokens(db, { includeInactive: values.all }));
+    });
+  }
+  if (action === 'revoke' && id) {
+    return withDatabase(config, logger, async (db) => {
+      await migrateDatabase(db);
+      const token = await revokeApiToken(db, id);
+      console.log(`revoked token ${token.id} (${token.tokenPrefix}…) at ${token.revokedAt!.toISOString()}`);
+    });
+  }
+  if (action !== 'create' || !TOKEN_ROLES.includes(role as TokenRole)) {
+    console.error(`Usage:\n${TOKEN_USAGE}`);
     return 2;
   }
+  const expiresAt = values['expires-in'] ? expiryFromLifetime(values['expires-in']) : undefined;
   return withDatabase(config, logger, async (db) => {
     await migrateDatabase(db);
     const { token, record } = await createApiToken(db, {
       name: values.name ?? `${role!.toLowerCase()} token`,
       role: role as TokenRole,
       workspaceId: values.workspace,
+      expiresAt,
     });
-    console.log(`created ${record.role.toLowerCase()} token ${record.id}${record.workspaceId ? ` for workspace ${record.workspaceId}` : ''}`);
+    const scope = record.workspaceId ? ` for workspace ${record.workspaceId}` : '';
+    const expiry = record.expiresAt ? `, expires ${record.expiresAt.toISOString()}` : '';
+    console.log(`created ${record.role.toLowerCase()} token ${record.id}${scope}${expiry}`);
     console.log(token);
   });
+}
+
+/** One line per token: never its secret or hash, only the prefix that recognises it. */
+function printTokens(tokens: TokenListing[]): void {
+  const time = (date: Date | null) => date?.toISOString() ?? '-';
+  for (const t of tokens) {
+    console.log([t.id, `${t.tokenPrefix}…`, t.state.toLowerCase(), t.role.toLowerCase(), t.workspaceId ?? '-', `created ${time(t.createdAt)}`, `last used ${time(t.lastUsedAt)}`, `expires ${time(t.expiresAt)}`, JSON.stringify(t.name)].join('  '));
+  }
+  console.log(`${tokens.length} token(s)`);
+}
+
+/** Every failure ends with a message a person can act on: never a bare `undefined`. */
+function reportFailure(error: unknown): void {
+  if (error instanceof ConfigError || error instanceof EmbeddedPostgresError || error instanceof ShutdownRequested || isDomainError(error)) {
+    console.error(error.message);
+  } else if (error instanceof Error) {
+    console.error(error.stack ?? `${error.name}: ${error.message}`);
+  } else {
+    console.error(`billing-ledger stopped on a failure that carries no message (${String(error)}); run with LOG_LEVEL=debug for more`);
+  }
 }
 
 main(process.argv.slice(2)).then(
@@ -164,8 +222,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof ConfigError || isDomainError(error)) console.error(error.message);
-    else console.error(error);
+    reportFailure(error);
     process.exitCode = 1;
   },
 );

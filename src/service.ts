@@ -6,6 +6,8 @@ import path from 'node:path';
 import type PgBoss from 'pg-boss';
 import type { Config } from './config.js';
 import { connectDatabase, type Database } from './db/client.js';
+import { connectHealthCheck, type HealthConnection } from './db/health-connection.js';
+import { watchPool } from './db/pool-watch.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrateDatabase } from './db/migrate.js';
 import { authenticateToken, createApiToken } from './domain/auth/tokens.js';
@@ -13,7 +15,9 @@ import type { Deps } from './domain/deps.js';
 import { isDatabaseEmpty, seedDemoData } from './domain/seed/demo-seed.js';
 import { createApolloServer } from './graphql/apollo.js';
 import { buildGraphQLSchema } from './graphql/schema.js';
+import { createAdmission } from './http/admission.js';
 import { createHttpApp, createOperationsApp } from './http/app.js';
+import type { Liveness, ReadinessCheck } from './http/health.js';
 import { createGateway } from './adapters/create-gateway.js';
 import { PrometheusMetrics } from './adapters/metrics/prometheus-metrics.js';
 import { createHttpNotifier } from './adapters/notifications/http-notifier.js';
@@ -54,15 +58,25 @@ export async function openDatabase(
       port: config.embeddedPostgresPort,
       database: 'billing_ledger',
       log: (line) => logger.debug({ postgres: line }, 'embedded postgres'),
+      notice: (message) => logger.warn(message),
     });
     url = embedded.url;
-    logger.info({ dataDir: path.resolve(config.dataDir), port: config.embeddedPostgresPort }, 'embedded postgres started');
+    logger.info({ dataDir: path.resolve(config.dataDir), clusterDir: embedded.clusterDir, port: config.embeddedPostgresPort }, 'embedded postgres started');
   }
-  const database = connectDatabase(url, { max: config.dbPoolSize, prepare: config.dbPreparedStatements });
+  const database = connectDatabase(url, {
+    max: config.dbPoolSize,
+    prepare: config.dbPreparedStatements,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    lockTimeoutMs: config.dbLockTimeoutMs,
+  });
   return { database, url, embedded };
 }
 
-export async function startService(config: Config, logger: Logger, role: Role): Promise<RunningService> {
+/**
+ * `signal` (aborted by SIGINT/SIGTERM) is checked between the start-up steps: once it is aborted, what
+ * has started is stopped in order and the call rejects with the signal's reason (ShutdownRequested).
+ */
+export async function startService(config: Config, logger: Logger, role: Role, signal?: AbortSignal): Promise<RunningService> {
   const { database, url: databaseUrl, embedded } = await openDatabase(config, logger);
   const stopSteps: { name: string; run: () => Promise<void> }[] = [];
   let stopping: Promise<void> | undefined;
@@ -81,8 +95,12 @@ export async function startService(config: Config, logger: Logger, role: Role): 
   if (embedded) stopSteps.push({ name: 'embedded postgres', run: embedded.stop });
   stopSteps.push({ name: 'database pool', run: database.close });
 
+  const step = () => signal?.throwIfAborted();
+
   try {
+    step();
     await migrateDatabase(database.db);
+    step();
     // Before pg-boss, so that it stops after the workers that call it.
     const gateway = await createGateway(config.gateway, { databaseUrl, prepare: config.dbPreparedStatements });
     stopSteps.push({ name: 'gateway', run: gateway.close });
@@ -101,16 +119,27 @@ export async function startService(config: Config, logger: Logger, role: Role): 
       const seeded = await seedDemoData(database.db);
       logger.info(seeded, 'demo data seeded into the empty database');
     }
+    step();
     if (works(role)) await startWorkers(boss, deps);
+    step();
 
     let url: string | undefined;
     if (role !== 'command') {
-      const server = await listen(config, deps, database, boss, logger, serves(role));
-      stopSteps.push({ name: 'http server', run: () => closeServer(server) });
+      const health = connectHealthCheck(databaseUrl);
+      const server = await listen({ config, deps, database, health, boss, logger, withApi: serves(role), stopping: () => stopping !== undefined }).catch(
+        async (error: unknown) => {
+          await health.close();
+          throw error;
+        },
+      );
+      // The health connection goes with the server it answers for.
+      stopSteps.push({ name: 'http server', run: () => closeServer(server).finally(health.close) });
       const { port } = server.address() as AddressInfo;
       url = config.publicUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
     }
+    step();
     const devOperatorToken = config.devOperatorToken && serves(role) ? await ensureDevOperatorToken(deps, config.dataDir) : undefined;
+    step();
     return { url, databaseUrl, devOperatorToken, deps, stop: stopAll };
   } catch (error) {
     await stopAll();
@@ -118,19 +147,48 @@ export async function startService(config: Config, logger: Logger, role: Role): 
   }
 }
 
+type ListenOptions = {
+  config: Config;
+  deps: Deps;
+  database: Database;
+  health: HealthConnection;
+  boss: PgBoss;
+  logger: Logger;
+  withApi: boolean;
+  stopping: () => boolean;
+};
+
 /** The API (GraphQL, REST, webhooks) when `withApi`; health and metrics in every role that listens. */
-async function listen(config: Config, deps: Deps, database: Database, boss: PgBoss, logger: Logger, withApi: boolean): Promise<Server> {
-  const readiness = {
-    database: async () => {
-      await database.sql`SELECT 1`;
-    },
+async function listen({ config, deps, database, health, boss, logger, withApi, stopping }: ListenOptions): Promise<Server> {
+  const admission = withApi ? createAdmission(config.httpMaxInFlight) : undefined;
+  const readiness: Record<string, ReadinessCheck> = {
+    // Its own connection: a busy pool is not a database that is down.
+    database: () => health.ping(2000),
     jobs: async () => {
       await boss.getDb().executeSql('SELECT 1', []);
+    },
+    ...(admission && {
+      admission: () => {
+        if (admission.saturated()) throw new Error(`${admission.limit} requests in flight`);
+      },
+    }),
+    serving: () => {
+      if (stopping()) throw new Error('shutting down');
+    },
+  };
+  const pool = watchPool(() => database.sql`SELECT 1`);
+  const liveness: Liveness = {
+    async failure() {
+      const stalledMs = pool.stalledForMs();
+      if (stalledMs < config.healthPoolStallSeconds * 1000) return undefined;
+      // A pool that cannot reach a dead database is not wedged: readiness says so, and a restart would not help.
+      const databaseAnswers = await health.ping(2000).then(() => true, () => false);
+      return databaseAnswers ? `the database pool has handed out no connection for ${Math.round(stalledMs / 1000)} s` : undefined;
     },
   };
   const apollo = withApi ? createApolloServer(await buildGraphQLSchema(), config, logger) : undefined;
   await apollo?.start();
-  const app = apollo ? createHttpApp({ deps, apollo, readiness }) : createOperationsApp({ deps, readiness });
+  const app = apollo && admission ? createHttpApp({ deps, apollo, readiness, liveness, admission }) : createOperationsApp({ deps, readiness, liveness });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   server.on('close', () => void apollo?.stop());

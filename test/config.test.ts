@@ -18,6 +18,10 @@ describe('loadConfig', () => {
       reconciliationCron: '0 * * * *',
       devOperatorToken: true,
       demoSeed: true,
+      dbStatementTimeoutMs: 10_000,
+      dbLockTimeoutMs: 5_000,
+      httpMaxInFlight: 64,
+      healthPoolStallSeconds: 30,
     });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.gateway)).toBe(true);
@@ -84,6 +88,10 @@ describe('loadConfig', () => {
     ['DEV_OPERATOR_TOKEN', 'maybe'],
     ['DEMO_SEED', 'sometimes'],
     ['DB_POOL_SIZE', '0'],
+    ['DB_STATEMENT_TIMEOUT_MS', '-1'],
+    ['DB_LOCK_TIMEOUT_MS', '5s'],
+    ['HTTP_MAX_IN_FLIGHT', '0'],
+    ['HEALTH_POOL_STALL_SECONDS', '0'],
     ['GRAPHQL_MAX_DEPTH', '1'],
     ['GRAPHQL_MAX_COST', '5'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
@@ -95,6 +103,11 @@ describe('loadConfig', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(new RegExp(`^\\s*${name}: `, 'm'));
+  });
+
+  it('reads the timeouts, the in-flight bound and the pool stall limit; 0 turns a timeout off', () => {
+    const config = loadConfig({ DB_STATEMENT_TIMEOUT_MS: '0', DB_LOCK_TIMEOUT_MS: '250', HTTP_MAX_IN_FLIGHT: '3', HEALTH_POOL_STALL_SECONDS: '2' });
+    expect(config).toMatchObject({ dbStatementTimeoutMs: 0, dbLockTimeoutMs: 250, httpMaxInFlight: 3, healthPoolStallSeconds: 2 });
   });
 
   it('names every bad variable at once', () => {

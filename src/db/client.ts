@@ -21,6 +21,10 @@ export type DatabaseOptions = {
   max?: number;
   /** Named prepared statements per connection (default true); false behind a transaction-mode pooler. */
   prepare?: boolean;
+  /** Postgres cancels a statement running longer (statement_timeout); 0 or omitted: no limit. */
+  statementTimeoutMs?: number;
+  /** Postgres cancels a statement waiting longer for a lock (lock_timeout); 0 or omitted: no limit. */
+  lockTimeoutMs?: number;
   /** Called for every statement sent; tests count them. */
   onQuery?: (query: string) => void;
 };
@@ -42,7 +46,13 @@ export function connectDatabase(url: string, options: DatabaseOptions = {}): Dat
     backoff: reconnectBackoff,
     // bigint columns come back as JS numbers through Drizzle's `mode: 'number'`; amounts are bounded to 2^53-1.
     debug: options.onQuery ? (_connection, query) => options.onQuery?.(query) : undefined,
-    connection: { application_name: 'billing-ledger' },
+    // Session settings sent at connect time, so every statement of every connection has them, in
+    // transactions too, without a round trip of its own.
+    connection: {
+      application_name: 'billing-ledger',
+      statement_timeout: options.statementTimeoutMs ?? 0,
+      lock_timeout: options.lockTimeoutMs ?? 0,
+    },
   });
   const db = drizzle(options.prepare === false ? sql : preparing(sql), { schema });
   return {

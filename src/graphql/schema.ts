@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
+import { ApiTokenResolver } from './token/api-token.resolver.js';
 import { InvoiceResolver } from './invoice/invoice.resolver.js';
 import { PaymentResolver } from './ledger/payment.resolver.js';
 import { ReconciliationResolver } from './reconciliation/reconciliation.resolver.js';
@@ -11,6 +12,7 @@ import { ViewerResolver } from './viewer/viewer.resolver.js';
 import { WorkspaceResolver } from './workspace/workspace.resolver.js';
 
 export const resolvers = [
+  ApiTokenResolver,
   InvoiceResolver,
   PaymentResolver,
   ProcessorEventResolver,

@@ -6,7 +6,8 @@ import type { GraphQLContext } from '../graphql/context.js';
 import { billingRoutes } from './billing-routes.js';
 import { graphqlContext, graphqlRequestErrors } from './graphql-transport.js';
 import { mountGraphQLIde } from './graphql-ide.js';
-import { mountHealth, type ReadinessCheck } from './health.js';
+import type { Admission } from './admission.js';
+import { mountHealth, type Liveness, type ReadinessCheck } from './health.js';
 import { httpLatency, metricsRoutes } from './metrics.js';
 import { jsonBody, requireJsonBody } from './require-json.js';
 import { restErrorHandler } from './rest-errors.js';
@@ -16,10 +17,14 @@ export type HttpAppOptions = {
   deps: Deps;
   apollo: ApolloServer<GraphQLContext>;
   readiness: Record<string, ReadinessCheck>;
+  liveness: Liveness;
+  admission: Admission;
 };
 
-export function createHttpApp({ deps, apollo, readiness }: HttpAppOptions): Express {
-  const app = createOperationsApp({ deps, readiness });
+export function createHttpApp({ deps, apollo, readiness, liveness, admission }: HttpAppOptions): Express {
+  const app = createOperationsApp({ deps, readiness, liveness });
+  // After health and metrics (never refused), before everything that does work.
+  app.use(admission.middleware);
   // Before any JSON parser: the signature is over the raw bytes.
   app.use(stripeWebhookRoutes(deps));
   mountGraphQLIde(app);
@@ -39,12 +44,12 @@ export function createHttpApp({ deps, apollo, readiness }: HttpAppOptions): Expr
  * What every process serves, workers included: /healthz, /readyz and /metrics (so a worker's own
  * counters — replays, scheduled reconciliations — are scraped too).
  */
-export function createOperationsApp({ deps, readiness }: Omit<HttpAppOptions, 'apollo'>): Express {
+export function createOperationsApp({ deps, readiness, liveness }: Omit<HttpAppOptions, 'apollo' | 'admission'>): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(httpLatency(deps.metrics));
-  mountHealth(app, readiness);
+  mountHealth(app, readiness, liveness);
   app.use(metricsRoutes(deps));
   return app;
 }

@@ -1,17 +1,27 @@
 import type { Express } from 'express';
 
-export type ReadinessCheck = () => Promise<void>;
+export type ReadinessCheck = () => Promise<void> | void;
 
-/** /healthz: the process answers. /readyz: its dependencies answer too (503 otherwise). */
-export function mountHealth(app: Express, checks: Record<string, ReadinessCheck>): void {
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+export type Liveness = {
+  /** Why the process can no longer serve (so its supervisor should restart it), or undefined. */
+  failure(): Promise<string | undefined>;
+};
+
+/**
+ * /healthz: the process can still serve (liveness; a failure means "restart me"). /readyz: it should get
+ * traffic: its dependencies answer, it is not saturated, it is not shutting down (503 otherwise).
+ */
+export function mountHealth(app: Express, checks: Record<string, ReadinessCheck>, liveness: Liveness): void {
+  app.get('/healthz', async (_req, res) => {
+    const failure = await liveness.failure();
+    if (failure) res.status(503).json({ status: 'failing', reason: failure });
+    else res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
     const results = await Promise.all(
       Object.entries(checks).map(async ([name, check]) => {
         try {
-          await withTimeout(check(), 2000);
+          await withTimeout(Promise.resolve(check()), 2000);
           return [name, 'ok'] as const;
         } catch {
           return [name, 'unavailable'] as const;

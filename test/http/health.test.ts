@@ -19,13 +19,18 @@ it('/healthz answers while the process runs', async () => {
   expect(await get('/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
 });
 
-it('/readyz answers 200 when the database and pg-boss answer', async () => {
-  expect(await get('/readyz')).toEqual({ status: 200, body: { status: 'ready', checks: { database: 'ok', jobs: 'ok' } } });
+it('/readyz answers 200 when the database and pg-boss answer, requests can be admitted and it is not shutting down', async () => {
+  expect(await get('/readyz')).toEqual({ status: 200, body: { status: 'ready', checks: { database: 'ok', jobs: 'ok', admission: 'ok', serving: 'ok' } } });
 });
 
 it('/readyz answers 503 once the database is gone, and /healthz still answers', async () => {
   await dropDatabase(inject('adminUrl'), service.database.name);
 
-  expect(await get('/readyz')).toEqual({ status: 503, body: { status: 'unavailable', checks: { database: 'unavailable', jobs: 'unavailable' } } });
+  expect(await get('/readyz')).toEqual({
+    status: 503,
+    body: { status: 'unavailable', checks: { database: 'unavailable', jobs: 'unavailable', admission: 'ok', serving: 'ok' } },
+  });
+  // Restarting the process would not bring the database back: it stays alive, and its pools reconnect.
+  expect(await get('/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
   expect(await get('/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
 });

@@ -18,6 +18,10 @@ export const apiTokens = pgTable(
     tokenPrefix: text('token_prefix').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    /** Past it the token no longer authenticates; null: it never expires. */
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    /** When the token last authenticated, to the minute (written at most once a minute). */
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
   },
   (table) => [
     check(

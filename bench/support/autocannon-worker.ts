@@ -1,0 +1,38 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import autocannon from 'autocannon';
+import type { CannonResult, CannonSpec } from './cannon.js';
+
+/** autocannon in its own thread, so the load generator does not share the service's event loop. */
+const spec = workerData as CannonSpec;
+
+const accepted: number[] = [];
+const statuses: Record<string, number> = {};
+let finish!: (result: autocannon.Result) => void;
+let fail!: (error: unknown) => void;
+const finished = new Promise<autocannon.Result>((resolve, reject) => ((finish = resolve), (fail = reject)));
+const instance = autocannon(
+  {
+  url: spec.url,
+  method: 'POST',
+  headers: spec.headers,
+  body: spec.body,
+  connections: spec.connections,
+  duration: spec.seconds,
+  ...(spec.rate ? { overallRate: spec.rate } : {}),
+  timeout: 10,
+  },
+  (error, result) => (error ? fail(error) : finish(result)),
+);
+instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+  statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+  if (statusCode >= 200 && statusCode < 300) accepted.push(responseTime);
+});
+const result = await finished;
+const answer: CannonResult = {
+  accepted: Float64Array.from(accepted),
+  statuses,
+  timeouts: result.timeouts,
+  errors: result.errors,
+  seconds: result.duration,
+};
+parentPort!.postMessage(answer);

@@ -1,0 +1,56 @@
+import { runWorker } from './run-worker.js';
+
+/**
+ * A run of autocannon (an off-the-shelf HTTP load generator) in a worker thread: `connections` keep-alive
+ * connections for `seconds`; with `rate`, requests are paced to that many per second over all of them
+ * (so enough connections make it an open loop), else each connection sends as soon as it is answered.
+ */
+export type CannonSpec = {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  connections: number;
+  seconds: number;
+  rate?: number;
+};
+
+export type CannonResult = {
+  /** Milliseconds, 2xx answers only. */
+  accepted: Float64Array;
+  /** Answers by HTTP status. */
+  statuses: Record<string, number>;
+  timeouts: number;
+  errors: number;
+  seconds: number;
+};
+
+export function runCannon(spec: CannonSpec): Promise<CannonResult> {
+  return runWorker<CannonResult>(new URL('./autocannon-worker.js', import.meta.url), spec, spec.seconds * 1000, 'autocannon');
+}
+
+/**
+ * An open loop at `spec.rate` requests/s as smooth as autocannon allows: autocannon paces each connection
+ * on its own timer, all started together, so one instance sends its connections' requests in bursts.
+ * `streams` instances (threads), each with its share of connections and rate, started staggered over one
+ * pacing period, turn one burst per period into `streams` small ones.
+ */
+export async function runPacedCannon(spec: CannonSpec & { rate: number }, streams: number): Promise<CannonResult> {
+  const connections = Math.max(1, Math.round(spec.connections / streams));
+  const rate = spec.rate / streams;
+  const periodMs = (connections / rate) * 1000;
+  const results = await Promise.all(
+    Array.from({ length: streams }, async (_, index) => {
+      await new Promise((resolve) => setTimeout(resolve, (index * periodMs) / streams));
+      return runCannon({ ...spec, connections, rate });
+    }),
+  );
+  const statuses: Record<string, number> = {};
+  for (const result of results) for (const [status, count] of Object.entries(result.statuses)) statuses[status] = (statuses[status] ?? 0) + count;
+  return {
+    accepted: Float64Array.from(results.flatMap((result) => [...result.accepted])),
+    statuses,
+    timeouts: results.reduce((total, result) => total + result.timeouts, 0),
+    errors: results.reduce((total, result) => total + result.errors, 0),
+    seconds: Math.max(...results.map((result) => result.seconds)),
+  };
+}

@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import { eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { paymentAttempts } from '../../src/db/schema/index.js';
+import { makeInvoice, makeOperatorToken, makeWorkspace } from '../support/factories.js';
+import { startTestService, type TestService } from '../support/service.js';
+
+// Two slots: two captures held on a row lock fill them, and the third request finds none.
+let service: TestService;
+let token: string;
+let workspaceId: string;
+
+beforeAll(async () => {
+  service = await startTestService({ HTTP_MAX_IN_FLIGHT: '2', BILLING_ROLLOUT_STAGE: 'GENERAL', DB_LOCK_TIMEOUT_MS: '0' });
+  token = await makeOperatorToken(service.deps.db);
+  workspaceId = (await makeWorkspace(service.deps.db)).id;
+});
+afterAll(() => service.close());
+
+const capture = (invoiceId: string, key: string) =>
+  fetch(`${service.url}/api/v1/billing/invoices/${invoiceId}/capture`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': key },
+    body: JSON.stringify({ amount: 100 }),
+  });
+
+const readiness = async () => ((await (await fetch(`${service.url}/readyz`)).json()) as { checks: Record<string, string> }).checks;
+
+it('past the limit answers 503 SERVICE_UNAVAILABLE with Retry-After at once, while the admitted requests succeed', async () => {
+  const invoice = await makeInvoice(service.deps.db, workspaceId, { amountDue: 1_000 });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let locked!: () => void;
+  const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+  // The test's own connection holds the invoice's row lock, so the two admitted captures wait on it.
+  const holder = service.database.db.transaction(async (tx) => {
+    await tx.execute(sql`SELECT 1 FROM invoices WHERE id = ${invoice.id} FOR UPDATE`);
+    locked();
+    await released;
+  });
+  await lockTaken;
+
+  const admitted = [capture(invoice.id, 'admitted-1'), capture(invoice.id, 'admitted-2')];
+  await vi.waitFor(async () => expect((await readiness()).admission).toBe('unavailable'), { timeout: 20_000, interval: 50 });
+
+  // Answered while both admitted requests are still waiting on the lock: refused, not queued.
+  const refused = await capture(invoice.id, 'refused');
+  expect(refused.status).toBe(503);
+  expect(refused.headers.get('retry-after')).toBe('1');
+  expect(await refused.json()).toMatchObject({ error: { code: 'SERVICE_UNAVAILABLE', message: expect.stringMatching(/in flight/) } });
+  // Health and metrics are never refused.
+  expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+  expect((await fetch(`${service.url}/metrics`)).status).toBe(200);
+  expect(await readiness()).toMatchObject({ database: 'ok', admission: 'unavailable' });
+
+  release();
+  await holder;
+  const answers = await Promise.all(admitted);
+  expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+
+  const attempts = await service.deps.db
+    .select({ key: paymentAttempts.idempotencyKey, status: paymentAttempts.status })
+    .from(paymentAttempts)
+    .where(eq(paymentAttempts.invoiceId, invoice.id));
+  expect(attempts.map((attempt) => `${attempt.key}:${attempt.status}`).sort()).toEqual(['admitted-1:SUCCEEDED', 'admitted-2:SUCCEEDED']);
+
+  // The slots are free again.
+  expect((await readiness()).admission).toBe('ok');
+  expect((await capture(invoice.id, randomUUID())).status).toBe(200);
+});

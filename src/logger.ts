@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -23,4 +24,13 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     },
     destination,
   );
+}
+
+/**
+ * Readable lines for a person at a terminal (pino's own pretty printer, synchronous, every field kept);
+ * JSON lines for everything else: files, pipes, log collectors.
+ */
+export function logDestination(format: 'auto' | 'json' | 'pretty', development: boolean, isTerminal: boolean): pino.DestinationStream | undefined {
+  const readable = format === 'pretty' || (format === 'auto' && development && isTerminal);
+  return readable ? pretty({ sync: true, colorize: isTerminal, translateTime: 'SYS:standard' }) : undefined;
 }

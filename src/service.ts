@@ -100,14 +100,16 @@ export async function startService(config: Config, logger: Logger, role: Role): 
     }
     if (works(role)) await startWorkers(boss, deps);
 
+    const devOperatorToken = config.devOperatorToken && serves(role) ? await ensureDevOperatorToken(deps, config.dataDir) : undefined;
     let url: string | undefined;
     if (role !== 'command') {
-      const server = await listen(config, deps, database, boss, logger, serves(role));
+      // The dashboard and the IDE offer the development token only on the embedded database.
+      const offered = embedded ? devOperatorToken : undefined;
+      const server = await listen(config, deps, database, boss, logger, serves(role), offered);
       stopSteps.push({ name: 'http server', run: () => closeServer(server) });
       const { port } = server.address() as AddressInfo;
       url = config.publicUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
     }
-    const devOperatorToken = config.devOperatorToken && serves(role) ? await ensureDevOperatorToken(deps, config.dataDir) : undefined;
     return { url, databaseUrl, devOperatorToken, deps, stop: stopAll };
   } catch (error) {
     await stopAll();
@@ -116,7 +118,15 @@ export async function startService(config: Config, logger: Logger, role: Role): 
 }
 
 /** The API (GraphQL, REST, webhooks) when `withApi`; health and metrics in every role that listens. */
-async function listen(config: Config, deps: Deps, database: Database, boss: PgBoss, logger: Logger, withApi: boolean): Promise<Server> {
+async function listen(
+  config: Config,
+  deps: Deps,
+  database: Database,
+  boss: PgBoss,
+  logger: Logger,
+  withApi: boolean,
+  devOperatorToken: string | undefined,
+): Promise<Server> {
   const readiness = {
     database: async () => {
       await database.sql`SELECT 1`;
@@ -127,7 +137,7 @@ async function listen(config: Config, deps: Deps, database: Database, boss: PgBo
   };
   const apollo = withApi ? createApolloServer(await buildGraphQLSchema(), config, logger) : undefined;
   await apollo?.start();
-  const app = apollo ? createHttpApp({ deps, apollo, readiness }) : createOperationsApp({ deps, readiness });
+  const app = apollo ? createHttpApp({ deps, apollo, readiness, devOperatorToken }) : createOperationsApp({ deps, readiness });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   server.on('close', () => void apollo?.stop());

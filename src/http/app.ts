@@ -5,6 +5,7 @@ import { authenticateToken, bearerToken } from '../domain/auth/tokens.js';
 import type { Deps } from '../domain/deps.js';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
 import { billingRoutes } from './billing-routes.js';
+import { dashboardRouter } from './dashboard/router.js';
 import { mountGraphQLIde } from './graphql-ide.js';
 import { mountHealth, type ReadinessCheck } from './health.js';
 import { httpLatency, metricsRoutes } from './metrics.js';
@@ -15,13 +16,15 @@ export type HttpAppOptions = {
   deps: Deps;
   apollo: ApolloServer<GraphQLContext>;
   readiness: Record<string, ReadinessCheck>;
+  /** Offered by the dashboard's sign-in page and the IDE: only when the service runs on its embedded database. */
+  devOperatorToken?: string | undefined;
 };
 
-export function createHttpApp({ deps, apollo, readiness }: HttpAppOptions): Express {
+export function createHttpApp({ deps, apollo, readiness, devOperatorToken }: HttpAppOptions): Express {
   const app = createOperationsApp({ deps, readiness });
   // Before any JSON parser: the signature is over the raw bytes.
   app.use(stripeWebhookRoutes(deps));
-  mountGraphQLIde(app);
+  mountGraphQLIde(app, devOperatorToken);
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),
@@ -34,6 +37,7 @@ export function createHttpApp({ deps, apollo, readiness }: HttpAppOptions): Expr
     }),
   );
   app.use('/api/v1/billing', billingRoutes(deps));
+  app.use('/dashboard', dashboardRouter(deps, { devOperatorToken }));
   app.use(restErrorHandler(deps.logger));
   return app;
 }

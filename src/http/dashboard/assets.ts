@@ -30,7 +30,7 @@ table { border-collapse: collapse; width: 100%; margin: .4rem 0 1rem; }
 th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: #f3f5f7; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 caption { text-align: left; font-weight: 600; padding: .3rem 0; }
-code, pre { font: 13px/1.4 ui-monospace, monospace; } pre { background: #f6f8fa; padding: .6rem; overflow: auto; max-height: 24rem; }
+code, pre { font: 13px/1.4 ui-monospace, monospace; } td code { overflow-wrap: anywhere; } pre { background: #f6f8fa; padding: .6rem; overflow: auto; max-height: 24rem; }
 form.inline { display: inline; } fieldset { border: 1px solid var(--line); padding: .6rem .8rem; margin: 0 0 1rem; }
 label { display: block; font-weight: 600; margin: .3rem 0 .1rem; } .row { display: flex; gap: 1rem; flex-wrap: wrap; align-items: flex-end; }
 input, select, textarea, button { font: inherit; padding: .3rem .5rem; border: 1px solid #8c959f; border-radius: 4px; }

@@ -44,7 +44,7 @@ async function expectAccessible(name: string) {
   await page.evaluate(await axeSource);
   const violations = await page.evaluate(async () => {
     type Result = { passes: unknown[]; violations: { id: string; impact: string; help: string; nodes: unknown[] }[] };
-    const result = await (window as unknown as { axe: { run: () => Promise<Result> } }).axe.run();
+    const result = await (globalThis as unknown as { axe: { run: () => Promise<Result> } }).axe.run();
     return {
       passed: result.passes.length,
       list: result.violations.map((violation) => ({ id: violation.id, impact: violation.impact, help: violation.help, nodes: violation.nodes.length })),
@@ -63,7 +63,7 @@ describe('the billing center in Chromium', () => {
     await expectAccessible('sign-in');
     await screenshot('sign-in');
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    expect(await page.locator(':focus').innerText()).toBe('Skip to content');
     await page.getByLabel('API token').fill(token);
     await page.getByLabel('API token').press('Enter');
     await page.getByRole('heading', { name: 'Invoices', level: 1 }).waitFor();

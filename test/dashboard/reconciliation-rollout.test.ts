@@ -37,6 +37,7 @@ describe('reconciliation', () => {
     expect(ran.html).toContain('<td>OPERATOR</td><td>SUCCEEDED</td>');
     expect(ran.html).toContain(`<a href="/dashboard/invoices/${invoice.id}">RECON-1</a></th><td>amount_captured</td>`);
     expect(ran.html).toContain('<td class="num"><span class="money">10.00 USD</span></td><td class="num"><span class="money">12.00 USD</span></td>');
+    expect(ran.html).toContain('<td>the processor captured <span class="money">2.00 USD</span> more than the ledger</td>');
     expect(ran.html).toMatch(/<td>\d+ s \(since <time/);
 
     const rechecked = await operator.submit('/dashboard/reconciliation', '/dashboard/reconciliation/recheck', { invoiceId: invoice.id });

@@ -1,7 +1,7 @@
 import type { Request, Response, Router } from 'express';
 import type { Deps } from '../../domain/deps.js';
 import { listReconciliationRuns, reconcileNow } from '../../domain/reconciliation/list-runs.js';
-import { openMismatches, recheckInvoice, type RecheckResult } from '../../domain/reconciliation/open-mismatches.js';
+import { openMismatches, recheckInvoice, type OpenMismatch, type RecheckResult } from '../../domain/reconciliation/open-mismatches.js';
 import { isDomainError } from '../../errors.js';
 import { age, money, time } from './format.js';
 import { html, type Html } from './html.js';
@@ -51,9 +51,10 @@ async function renderReconciliation(deps: Deps, res: Response, status: number, m
 <h2>Open mismatches</h2>${
       mismatches.length === 0
         ? html`<p>None: the latest run found the ledger and the processor in agreement.</p>`
-        : html`<table><thead><tr><th scope="col">Invoice</th><th scope="col">Field</th><th scope="col" class="num">Ledger</th><th scope="col" class="num">Processor</th><th scope="col">Open for</th><th scope="col">Action</th></tr></thead><tbody>${mismatches.map(
+        : html`<table><thead><tr><th scope="col">Invoice</th><th scope="col">Field</th><th scope="col" class="num">Ledger</th><th scope="col" class="num">Processor</th><th scope="col">Reason</th><th scope="col">Open for</th><th scope="col">Action</th></tr></thead><tbody>${mismatches.map(
             (mismatch) => html`<tr><th scope="row"><a href="/dashboard/invoices/${mismatch.invoice.id}">${mismatch.invoice.number}</a></th><td>${mismatch.field}</td>
 <td class="num">${money(mismatch.expected, mismatch.invoice.currency)}</td><td class="num">${mismatch.found === null ? '—' : money(mismatch.found, mismatch.invoice.currency)}</td>
+<td>${reason(mismatch)}</td>
 <td>${age(mismatch.firstSeenAt)} (since ${time(mismatch.firstSeenAt)})</td><td>${recheckForm(session, mismatch.invoice.id)}</td></tr>`,
           )}</tbody></table>`
     }
@@ -70,6 +71,14 @@ async function renderReconciliation(deps: Deps, res: Response, status: number, m
   } catch (error) {
     sendErrorPage(res, error, deps.logger, session);
   }
+}
+
+/** Why it is open, in words: which side has more, and by how much. */
+function reason(mismatch: OpenMismatch): Html {
+  const what = mismatch.field === 'amount_captured' ? 'captured' : 'refunded';
+  if (mismatch.found === null) return html`the processor has no settlement record of the ${what} money`;
+  const difference = mismatch.found - mismatch.expected;
+  return html`the processor ${what} ${money(Math.abs(difference), mismatch.invoice.currency)} ${difference > 0 ? 'more' : 'less'} than the ledger`;
 }
 
 const recheckForm = (session: DashboardSession, invoiceId: string) =>

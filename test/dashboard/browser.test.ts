@@ -4,11 +4,12 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_WORKSPACES } from '../../src/domain/seed/demo-seed.js';
+import { DEMO_INVOICES, DEMO_WORKSPACES } from '../../src/domain/seed/demo-seed.js';
 import { projectRoot } from '../../src/paths.js';
 import { launchChromium } from '../support/browser.js';
 import { makeOperatorToken } from '../support/factories.js';
 import { graphql } from '../support/graphql.js';
+import { syntheticGateway } from '../support/payments.js';
 import { startTestService, type TestService } from '../support/service.js';
 import { charge, deliverEvent, newPayment, stripeEvent, WEBHOOK_SECRET } from '../support/stripe-events.js';
 
@@ -155,10 +156,17 @@ describe('the billing center in Chromium', () => {
     expect(await page.getByRole('region', { name: 'Processor events' }).innerText()).toContain(event.id);
   });
 
-  it('shows reconciliation and the rollout stage, accessibly', async () => {
+  it('shows reconciliation with an open mismatch, re-checks it, and changes the rollout stage, accessibly', async () => {
+    // The processor captured 5.00 USD more on ACME-1001 than the ledger knows of.
+    const acme = DEMO_INVOICES[0];
+    await syntheticGateway(service).capture({ idempotencyKey: 'outside-the-ledger', invoiceId: acme.id, paymentIntentId: `pi_demo_${acme.number.toLowerCase()}`, amount: 500, currency: 'USD', finalCapture: false });
     await page.getByRole('link', { name: 'Reconciliation' }).click();
     await page.getByRole('button', { name: 'Run a reconciliation now' }).click();
     await page.getByRole('status').filter({ hasText: 'SUCCEEDED' }).waitFor();
+    const mismatch = page.locator('tbody tr').filter({ hasText: 'ACME-1001' });
+    expect(await mismatch.innerText()).toContain('the processor captured 5.00 USD more than the ledger');
+    await mismatch.getByRole('button', { name: 'Re-check now' }).click();
+    await page.getByRole('status').filter({ hasText: 'still differs from the processor' }).waitFor();
     await expectAccessible('reconciliation');
     await screenshot('reconciliation');
     await page.getByRole('link', { name: 'Rollout stage' }).click();

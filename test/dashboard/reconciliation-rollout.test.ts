@@ -42,7 +42,9 @@ describe('reconciliation', () => {
 
     const rechecked = await operator.submit('/dashboard/reconciliation', '/dashboard/reconciliation/recheck', { invoiceId: invoice.id });
     expect(rechecked.status).toBe(200);
-    expect(rechecked.html).toContain('still differs from the processor: amount_captured ledger 1000, processor 1200');
+    expect(rechecked.html).toContain(
+      'RECON-1</a> still differs from the processor (amount_captured: ledger <span class="money">10.00 USD</span>, processor <span class="money">12.00 USD</span>; amount_refunded: ledger <span class="money">0.00 USD</span>, processor <span class="money">0.00 USD</span>)',
+    );
     // A re-check writes no run.
     expect(await service.deps.db.select().from(reconciliationRuns)).toHaveLength(1);
 

@@ -131,8 +131,10 @@ describe('the replay queue', () => {
 
     // Twice forced (the cap is 2), still failing: the third is refused.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const page = await operator.submit('/dashboard/replays', `/dashboard/replays/${row.id}/replay`, { force: '1', reason: 'try again' });
+      const page = await operator.submit('/dashboard/replays', `/dashboard/replays/${row.id}/replay`, { force: '1', reason: 'try <b>again</b>' });
       expect(page.html).toContain('replayed and failed again');
+      // Who asked, how and why, on the event's row (escaped like everything else).
+      expect(page.html).toMatch(/by token <code>[0-9a-f]{8}<\/code>: forced, “try &lt;b&gt;again&lt;\/b&gt;” → FAILED/);
     }
     const capped = await snapshot(row.id);
     const refused = await operator.submit('/dashboard/replays', `/dashboard/replays/${row.id}/replay`, { force: '1', reason: 'once more' });

@@ -1,10 +1,10 @@
 import { asc, eq } from 'drizzle-orm';
-import { processorEvents, type ProcessorEvent } from '../../db/schema/index.js';
+import { processorEvents, type ProcessorEvent, type ReplayRequest } from '../../db/schema/index.js';
 import { isDomainError, type ErrorCode } from '../../errors.js';
 import { requireOperator, type Viewer } from '../auth/viewer.js';
 import type { Deps } from '../deps.js';
 import { dryRunReplay } from './dry-run-replay.js';
-import { requestReplay } from './request-replay.js';
+import { latestReplayRequests, requestReplay } from './request-replay.js';
 
 /** The queue is small by design (events that could not be applied); past this many, the page says so. */
 const QUEUE_READ_LIMIT = 1000;
@@ -25,7 +25,13 @@ export type ReplayGroup = QueueGroup & {
   causeFixed: boolean;
 };
 
-export type ReplayQueue = { groups: ReplayGroup[]; total: number; truncated: boolean };
+export type ReplayQueue = {
+  groups: ReplayGroup[];
+  total: number;
+  truncated: boolean;
+  /** Who last asked for each event's replay from the billing center. */
+  lastRequests: Map<string, ReplayRequest>;
+};
 
 const NOT_TRIED = 'not applied yet';
 
@@ -44,7 +50,8 @@ export async function replayQueue(deps: Deps, viewer: Viewer): Promise<ReplayQue
   const { groups, total, truncated } = await groupQueue(deps);
   const checked: ReplayGroup[] = [];
   for (const group of groups) checked.push({ ...group, causeFixed: await causeLooksFixed(deps, viewer, group.events, group.cap) });
-  return { groups: checked, total, truncated };
+  const lastRequests = await latestReplayRequests(deps.db, groups.flatMap((group) => group.events.map((event) => event.id)));
+  return { groups: checked, total, truncated, lastRequests };
 }
 
 async function groupQueue(deps: Deps): Promise<{ groups: QueueGroup[]; total: number; truncated: boolean }> {

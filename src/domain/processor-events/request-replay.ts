@@ -1,5 +1,7 @@
 import { DomainError } from '../../errors.js';
-import { replayRequests } from '../../db/schema/index.js';
+import { desc, inArray } from 'drizzle-orm';
+import type { DbOrTx } from '../../db/client.js';
+import { replayRequests, type ReplayRequest } from '../../db/schema/index.js';
 import { requireOperator, type Viewer } from '../auth/viewer.js';
 import type { Deps } from '../deps.js';
 import { triggerReplay, type TriggerReplayResult } from './trigger-replay.js';
@@ -28,4 +30,17 @@ export async function requestReplay(deps: Deps, viewer: Viewer, input: ReplayReq
     outcome: result.outcome,
   });
   return result;
+}
+
+/** The latest request for each of these events: who asked last, how, and why. */
+export async function latestReplayRequests(db: DbOrTx, eventIds: readonly string[]): Promise<Map<string, ReplayRequest>> {
+  const latest = new Map<string, ReplayRequest>();
+  if (eventIds.length === 0) return latest;
+  const rows = await db
+    .select()
+    .from(replayRequests)
+    .where(inArray(replayRequests.processorEventId, [...eventIds]))
+    .orderBy(desc(replayRequests.createdAt));
+  for (const row of rows) if (!latest.has(row.processorEventId)) latest.set(row.processorEventId, row);
+  return latest;
 }

@@ -52,6 +52,8 @@ export async function openMismatches(deps: Deps, viewer: Viewer): Promise<OpenMi
 
 export type RecheckResult = {
   invoiceId: string;
+  number: string;
+  currency: string;
   checks: { field: 'amount_captured' | 'amount_refunded'; ledger: number; processor: number }[];
   matches: boolean;
 };
@@ -71,6 +73,6 @@ export async function recheckInvoice(deps: Deps, viewer: Viewer, invoiceId: stri
     { field: 'amount_captured' as const, ledger: invoice.amountCaptured, processor: total('charge') },
     { field: 'amount_refunded' as const, ledger: invoice.amountRefunded, processor: -total('refund') },
   ];
-  return { invoiceId, checks, matches: checks.every((check) => check.ledger === check.processor) };
+  return { invoiceId, number: invoice.number, currency: invoice.currency, checks, matches: checks.every((check) => check.ledger === check.processor) };
 }
 

@@ -37,9 +37,12 @@ export function mountReconciliation(router: Router, deps: Deps): void {
 }
 
 function recheckNotice(result: RecheckResult): Html {
-  return notice(html`Invoice <a href="/dashboard/invoices/${result.invoiceId}">${result.invoiceId.slice(0, 8)}</a> ${
+  const checks = result.checks.map(
+    (check, index) => html`${index > 0 ? '; ' : ''}${check.field}: ledger ${money(check.ledger, result.currency)}, processor ${money(check.processor, result.currency)}`,
+  );
+  return notice(html`Invoice <a href="/dashboard/invoices/${result.invoiceId}">${result.number}</a> ${
     result.matches ? 'matches the processor now' : 'still differs from the processor'
-  }: ${result.checks.map((check) => html`${check.field} ledger ${check.ledger}, processor ${check.processor}; `)}(minor units; the next run records it).`);
+  } (${checks}). Nothing was recorded; the next run records it.`);
 }
 
 async function renderReconciliation(deps: Deps, res: Response, status: number, message?: Html): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Request, Response, Router } from 'express';
+import type { ReplayRequest } from '../../db/schema/index.js';
 import type { Deps } from '../../domain/deps.js';
 import { dryRunReplay, type DryRunReport } from '../../domain/processor-events/dry-run-replay.js';
 import { replayGroup, replayQueue, replayWholeGroup, type ReplayGroup } from '../../domain/processor-events/replay-groups.js';
@@ -92,14 +93,19 @@ async function renderQueue(deps: Deps, _req: Request, res: Response, status: num
     const body = html`${message ?? null}
 <p>${queue.total} event${queue.total === 1 ? '' : 's'} waiting for a replay${queue.truncated ? ' (only the oldest shown)' : ''}. A group is marked
 <span class="badge fixed">cause fixed</span> when a dry run of its newest event now applies.</p>
-${queue.groups.length === 0 ? html`<p>The queue is empty.</p>` : queue.groups.map((group, index) => groupSection(session, group, index))}`;
+${queue.groups.length === 0 ? html`<p>The queue is empty.</p>` : queue.groups.map((group, index) => groupSection(session, group, index, queue.lastRequests))}`;
     send(res, status, page({ title: 'Replay queue', session, section: 'replays', body }));
   } catch (error) {
     sendErrorPage(res, error, deps.logger, session);
   }
 }
 
-function groupSection(session: DashboardSession, group: ReplayGroup, index: number): Html {
+function lastAsked(request: ReplayRequest | undefined): Html {
+  if (!request) return html`<span class="none">—</span>`;
+  return html`${time(request.createdAt)} by token <code>${request.requestedBy.slice(0, 8)}</code>: ${request.forced ? html`forced, “${request.reason ?? ''}”` : 'scheduled'} → ${request.outcome}`;
+}
+
+function groupSection(session: DashboardSession, group: ReplayGroup, index: number, lastRequests: Map<string, ReplayRequest>): Html {
   const headingId = `group-${index}`;
   return html`<section aria-labelledby="${headingId}" class="group">
 <h2 id="${headingId}">${group.signature} ${group.causeFixed ? html`<span class="badge fixed">cause fixed</span>` : null}${
@@ -107,10 +113,10 @@ function groupSection(session: DashboardSession, group: ReplayGroup, index: numb
   }</h2>
 <p>${group.events.length} event${group.events.length === 1 ? '' : 's'} · oldest ${age(group.oldestReceivedAt)} old · attempts up to ${group.maxAttempts}/${group.cap}
 · <a href="${groupLink(group.signature)}">Replay the whole group…</a></p>
-<table><thead><tr><th scope="col">Event</th><th scope="col">Type</th><th scope="col">Received</th><th scope="col">Age</th><th scope="col">Attempts</th><th scope="col">Last error</th><th scope="col">Actions</th></tr></thead>
+<table><thead><tr><th scope="col">Event</th><th scope="col">Type</th><th scope="col">Received</th><th scope="col">Age</th><th scope="col">Attempts</th><th scope="col">Last error</th><th scope="col">Last asked</th><th scope="col">Actions</th></tr></thead>
 <tbody>${group.events.map(
     (event) => html`<tr><th scope="row"><code>${event.externalId}</code></th><td>${event.eventType}</td><td>${time(event.receivedAt)}</td><td>${age(event.receivedAt)}</td>
-<td>${event.replayAttempts}/${group.cap}</td><td>${event.lastReplayError ?? '—'}</td>
+<td>${event.replayAttempts}/${group.cap}</td><td>${event.lastReplayError ?? '—'}</td><td>${lastAsked(lastRequests.get(event.id))}</td>
 <td><a href="/dashboard/replays/${event.id}/dry-run">Dry run</a>
 <form class="inline" method="post" action="/dashboard/replays/${event.id}/replay">${csrfField(session)}<button type="submit" class="secondary">Schedule replay</button></form>
 <details><summary>Force now…</summary><form method="post" action="/dashboard/replays/${event.id}/replay">${csrfField(session)}<input type="hidden" name="force" value="1">

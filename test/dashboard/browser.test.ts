@@ -23,6 +23,7 @@ let context: BrowserContext;
 let page: Page;
 let token: string;
 const requested: string[] = [];
+const consoleErrors: string[] = [];
 const SCREENSHOTS = path.join(projectRoot(), 'docs', 'screenshots');
 const axeSource = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -34,6 +35,10 @@ beforeAll(async () => {
   context = await browser.newContext({ timezoneId: 'Asia/Tokyo', locale: 'en-GB', viewport: { width: 1280, height: 900 } });
   context.on('request', (request) => requested.push(request.url()));
   page = await context.newPage();
+  // A blocked inline style or script (the Content-Security-Policy) shows up here.
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(`${message.text()} (${message.location().url})`);
+  });
 });
 afterAll(async () => {
   await browser?.close();
@@ -148,7 +153,10 @@ describe('the billing center in Chromium', () => {
     await page.getByRole('button', { name: 'Schedule this replay' }).click();
     await page.getByRole('status').filter({ hasText: `Replay of ${event.id} scheduled.` }).waitFor();
     // The replay worker applies it: the event leaves the queue and the invoice is captured.
-    await expect.poll(async () => (await page.reload(), await page.locator('main').innerText()), { timeout: 20_000 }).not.toContain(event.id);
+    await expect.poll(async () => (await page.reload(), await page.locator('main').innerText()), { timeout: 20_000 }).toContain(
+      `Replay of ${event.id} scheduled, then done: PROCESSED.`,
+    );
+    expect(await page.locator('section.group').filter({ hasText: event.id }).count()).toBe(0);
     await page.goto(`${service.url}/dashboard/invoices/${created.data.createInvoice.id}`);
     const balance = await page.getByRole('region', { name: 'Balance' }).innerText();
     expect(balance).toContain('status CAPTURED');
@@ -177,7 +185,8 @@ describe('the billing center in Chromium', () => {
     await screenshot('rollout');
   });
 
-  it('made no request to any other host', () => {
+  it('made no request to any other host, and nothing was blocked or failed in the pages', () => {
+    expect(consoleErrors).toEqual([]);
     const origin = new URL(service.url).origin;
     expect(requested.length).toBeGreaterThan(10);
     expect(requested.filter((url) => new URL(url).origin !== origin)).toEqual([]);

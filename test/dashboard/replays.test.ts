@@ -88,8 +88,9 @@ describe('the replay queue', () => {
 
     // Then the real thing, forced, with a reason recorded with who asked.
     const replayed = await operator.submit(`/dashboard/replays/${row.id}/dry-run`, `/dashboard/replays/${row.id}/replay`, { force: '1', reason: 'invoice created late' });
-    expect(replayed.status).toBe(200);
-    expect(replayed.html).toContain('replayed: PROCESSED');
+    expect(replayed.status).toBe(303);
+    expect(replayed.location).toBe(`/dashboard/replays?asked=${row.id}`);
+    expect((await operator.get(replayed.location!)).html).toContain('replayed: PROCESSED');
     const [stored] = await service.deps.db.select().from(invoices).where(eq(invoices.id, invoice.id));
     expect(stored!.amountCaptured).toBe(4_000);
     const [request] = await service.deps.db.select().from(replayRequests).where(eq(replayRequests.processorEventId, row.id));
@@ -131,7 +132,8 @@ describe('the replay queue', () => {
 
     // Twice forced (the cap is 2), still failing: the third is refused.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const page = await operator.submit('/dashboard/replays', `/dashboard/replays/${row.id}/replay`, { force: '1', reason: 'try <b>again</b>' });
+      const asked = await operator.submit('/dashboard/replays', `/dashboard/replays/${row.id}/replay`, { force: '1', reason: 'try <b>again</b>' });
+      const page = await operator.get(asked.location!);
       expect(page.html).toContain('replayed and failed again');
       // Who asked, how and why, on the event's row (escaped like everything else).
       expect(page.html).toMatch(/by token <code>[0-9a-f]{8}<\/code>: forced, “try &lt;b&gt;again&lt;\/b&gt;” → FAILED/);

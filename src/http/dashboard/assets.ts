@@ -32,7 +32,7 @@ th { background: #f3f5f7; } td.num, th.num { text-align: right; font-variant-num
 caption { text-align: left; font-weight: 600; padding: .3rem 0; }
 code, pre { font: 13px/1.4 ui-monospace, monospace; } td code { overflow-wrap: anywhere; } pre { background: #f6f8fa; padding: .6rem; overflow: auto; max-height: 24rem; }
 form.inline { display: inline; } fieldset { border: 1px solid var(--line); padding: .6rem .8rem; margin: 0 0 1rem; }
-label { display: block; font-weight: 600; margin: .3rem 0 .1rem; } .row { display: flex; gap: 1rem; flex-wrap: wrap; align-items: flex-end; }
+label { display: block; font-weight: 600; margin: .3rem 0 .1rem; } label.inline { display: inline; } .row { display: flex; gap: 1rem; flex-wrap: wrap; align-items: flex-end; }
 input, select, textarea, button { font: inherit; padding: .3rem .5rem; border: 1px solid #8c959f; border-radius: 4px; }
 button { background: var(--accent); color: #fff; border-color: var(--accent); cursor: pointer; }
 button.secondary { background: #fff; color: var(--accent); }
@@ -47,8 +47,14 @@ button.secondary { background: #fff; color: var(--accent); }
 .grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 1rem; }
 `;
 
+/** A page without an icon makes the browser ask for /favicon.ico; this answers it from here. */
+const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0d2b4e"/><text x="8" y="12" font-size="10" text-anchor="middle" fill="#fff" font-family="sans-serif">b</text></svg>`;
+
 export function dashboardAssets(): Router {
   const router = Router();
+  router.get('/assets/favicon.svg', (_req, res) => {
+    res.type('image/svg+xml').set('cache-control', 'max-age=86400').send(FAVICON_SVG);
+  });
   router.get('/assets/local-time.js', (_req, res) => {
     res.type('text/javascript').set('cache-control', 'no-cache').send(LOCAL_TIME_JS);
   });

@@ -3,7 +3,8 @@ import type { ReplayRequest } from '../../db/schema/index.js';
 import type { Deps } from '../../domain/deps.js';
 import { dryRunReplay, type DryRunReport } from '../../domain/processor-events/dry-run-replay.js';
 import { replayGroup, replayQueue, replayWholeGroup, type ReplayGroup } from '../../domain/processor-events/replay-groups.js';
-import { requestReplay } from '../../domain/processor-events/request-replay.js';
+import { findProcessorEvent } from '../../domain/processor-events/list-processor-events.js';
+import { latestReplayRequests, requestReplay } from '../../domain/processor-events/request-replay.js';
 import { DomainError, isDomainError } from '../../errors.js';
 import { age, money, time } from './format.js';
 import { html, type Html } from './html.js';
@@ -16,7 +17,8 @@ const groupLink = (signature: string) => `/dashboard/replays/group?signature=${e
 
 export function mountReplayQueue(router: Router, deps: Deps): void {
   router.get('/replays', async (req: Request, res: Response) => {
-    await renderQueue(deps, req, res, 200);
+    const asked = typeof req.query.asked === 'string' && UUID.test(req.query.asked) ? req.query.asked : undefined;
+    await renderQueue(deps, req, res, 200, asked ? await answerTo(deps, sessionOf(res), asked) : undefined);
   });
 
   router.get('/replays/:eventId/dry-run', async (req: Request, res: Response) => {
@@ -37,18 +39,13 @@ export function mountReplayQueue(router: Router, deps: Deps): void {
     const body = (req.body ?? {}) as Record<string, unknown>;
     try {
       if (!UUID.test(id)) throw eventNotFound(id);
-      const result = await requestReplay(deps, session.viewer, {
+      await requestReplay(deps, session.viewer, {
         eventId: id,
         force: body.force === '1',
         reason: typeof body.reason === 'string' ? body.reason : undefined,
       });
-      const message =
-        result.outcome === 'ACCEPTED'
-          ? `Replay of ${result.event.externalId} scheduled.`
-          : result.outcome === 'REPLAYED'
-            ? `${result.event.externalId} replayed: ${result.event.outcome}.`
-            : `${result.event.externalId} replayed and failed again: ${result.error ?? ''}`;
-      await renderQueue(deps, req, res, 200, notice(message));
+      // Post/redirect/get: reloading the page shows the answer again instead of asking again.
+      res.redirect(303, `/dashboard/replays?asked=${id}`);
     } catch (error) {
       if (!isDomainError(error)) throw error;
       await renderQueue(deps, req, res, error.httpStatus, refusal(error.code, error.message, error.details));
@@ -84,6 +81,20 @@ export function mountReplayQueue(router: Router, deps: Deps): void {
       sendErrorPage(res, error, deps.logger, session);
     }
   });
+}
+
+/** What the last replay request of this event answered, for the page it redirects to. */
+async function answerTo(deps: Deps, session: DashboardSession, eventId: string): Promise<Html | undefined> {
+  const [event, requests] = await Promise.all([findProcessorEvent(deps.db, session.viewer, eventId), latestReplayRequests(deps.db, [eventId])]);
+  const request = requests.get(eventId);
+  if (!event || !request) return undefined;
+  if (request.outcome === 'ACCEPTED') {
+    const since = event.lastReplayedAt && event.lastReplayedAt >= request.createdAt;
+    if (!since) return notice(`Replay of ${event.externalId} scheduled.`);
+    return notice(`Replay of ${event.externalId} scheduled, then done: ${event.replayRequested ? `failed again: ${event.lastReplayError ?? ''}` : event.outcome}.`);
+  }
+  if (request.outcome === 'REPLAYED') return notice(`${event.externalId} replayed: ${event.outcome}.`);
+  return notice(`${event.externalId} replayed and failed again: ${event.lastReplayError ?? ''}`);
 }
 
 async function renderQueue(deps: Deps, _req: Request, res: Response, status: number, message?: Html): Promise<void> {

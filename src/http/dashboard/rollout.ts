@@ -43,7 +43,7 @@ async function renderRollout(deps: Deps, res: Response, status: number, message?
 <form method="post" action="/dashboard/rollout">${csrfField(session)}<fieldset><legend>Change the stage</legend>${ROLLOUT_STAGES.map(
       (candidate) =>
         html`<div><input type="radio" id="stage-${candidate}" name="stage" value="${candidate}"${candidate === stage ? html` checked` : null}>
-<label for="stage-${candidate}" style="display:inline">${candidate}: ${MEANING[candidate]}</label></div>`,
+<label for="stage-${candidate}" class="inline">${candidate}: ${MEANING[candidate]}</label></div>`,
     )}<p><button type="submit">Change the stage</button></p></fieldset></form>
 <h2>History</h2>${
       changes.length === 0

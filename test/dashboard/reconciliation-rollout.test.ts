@@ -29,8 +29,10 @@ describe('reconciliation', () => {
     await gateway.capture({ idempotencyKey: 'outside-the-ledger', invoiceId: invoice.id, paymentIntentId: invoice.paymentIntentId, amount: 200, currency: 'USD', finalCapture: false });
     gateway.markSettled(invoice.paymentIntentId!);
 
-    const ran = await operator.submit('/dashboard/reconciliation', '/dashboard/reconciliation/run', {});
-    expect(ran.status).toBe(200);
+    const asked = await operator.submit('/dashboard/reconciliation', '/dashboard/reconciliation/run', {});
+    expect(asked.status).toBe(303);
+    const ran = await operator.get(asked.location!);
+    await operator.get(asked.location!); // a reload starts no second run
     expect(ran.html).toMatch(/Run [0-9a-f]{8} SUCCEEDED: 1 invoices checked, 1 mismatches\./);
     const runs = await service.deps.db.select().from(reconciliationRuns).where(eq(reconciliationRuns.trigger, 'OPERATOR'));
     expect(runs).toHaveLength(1);
@@ -66,10 +68,13 @@ describe('the rollout stage', () => {
     const page = await operator.get('/dashboard/rollout');
     expect(page.html).toContain('Current stage: <strong>GENERAL</strong>');
     expect(page.html).toContain('Never changed');
-    const changed = await operator.submit('/dashboard/rollout', '/dashboard/rollout', { stage: 'PILOT' });
-    expect(changed.status).toBe(200);
+    const asked = await operator.submit('/dashboard/rollout', '/dashboard/rollout', { stage: 'PILOT' });
+    expect(asked.status).toBe(303);
+    const changed = await operator.get(asked.location!);
     expect(changed.html).toContain('Rollout stage changed from GENERAL to PILOT.');
-    const [change] = await service.deps.db.select().from(settingChanges);
+    await operator.get(asked.location!); // a reload changes nothing
+    const [change, ...more] = await service.deps.db.select().from(settingChanges);
+    expect(more).toEqual([]);
     expect(change).toMatchObject({ oldValue: 'GENERAL', newValue: 'PILOT' });
     expect(changed.html).toContain(`<td>GENERAL</td><td>PILOT</td><td><code>${change!.changedBy}</code></td>`);
 

@@ -9,15 +9,16 @@ import { csrfField, notice, page, refusal, send, sendErrorPage, type DashboardSe
 import { sessionOf } from './session.js';
 
 export function mountReconciliation(router: Router, deps: Deps): void {
-  router.get('/reconciliation', async (_req: Request, res: Response) => {
-    await renderReconciliation(deps, res, 200);
+  router.get('/reconciliation', async (req: Request, res: Response) => {
+    await renderReconciliation(deps, res, 200, undefined, typeof req.query.run === 'string' ? req.query.run : undefined);
   });
 
   router.post('/reconciliation/run', async (_req: Request, res: Response) => {
     const session = sessionOf(res);
     try {
       const run = await reconcileNow(deps, session.viewer);
-      await renderReconciliation(deps, res, 200, notice(`Run ${run.id.slice(0, 8)} ${run.status}: ${run.invoicesChecked} invoices checked, ${run.mismatchesFound} mismatches.`));
+      // Post/redirect/get: a reload must not start another run.
+      res.redirect(303, `/dashboard/reconciliation?run=${run.id}`);
     } catch (error) {
       if (!isDomainError(error)) throw error;
       await renderReconciliation(deps, res, error.httpStatus, refusal(error.code, error.message, error.details));
@@ -45,11 +46,14 @@ function recheckNotice(result: RecheckResult): Html {
   } (${checks}). Nothing was recorded; the next run records it.`);
 }
 
-async function renderReconciliation(deps: Deps, res: Response, status: number, message?: Html): Promise<void> {
+async function renderReconciliation(deps: Deps, res: Response, status: number, message?: Html, justRan?: string): Promise<void> {
   const session = sessionOf(res);
   try {
     const [runs, mismatches] = await Promise.all([listReconciliationRuns(deps.db, session.viewer, 20), openMismatches(deps, session.viewer)]);
-    const body = html`${message ?? null}
+    const ran = runs.find((run) => run.id === justRan);
+    const body = html`${message ?? null}${
+      ran ? notice(`Run ${ran.id.slice(0, 8)} ${ran.status}: ${ran.invoicesChecked} invoices checked, ${ran.mismatchesFound} mismatches.`) : null
+    }
 <form method="post" action="/dashboard/reconciliation/run">${csrfField(session)}<button type="submit">Run a reconciliation now</button></form>
 <h2>Open mismatches</h2>${
       mismatches.length === 0

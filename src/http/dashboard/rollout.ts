@@ -9,6 +9,8 @@ import { html, type Html } from './html.js';
 import { csrfField, notice, page, refusal, send, sendErrorPage } from './layout.js';
 import { sessionOf } from './session.js';
 
+const isStage = (value: unknown): value is RolloutStage => typeof value === 'string' && (ROLLOUT_STAGES as readonly string[]).includes(value);
+
 const MEANING: Record<RolloutStage, string> = {
   OFF: 'no captures or refunds',
   PILOT: 'only workspaces in the billing pilot',
@@ -16,8 +18,10 @@ const MEANING: Record<RolloutStage, string> = {
 };
 
 export function mountRollout(router: Router, deps: Deps): void {
-  router.get('/rollout', async (_req: Request, res: Response) => {
-    await renderRollout(deps, res, 200);
+  router.get('/rollout', async (req: Request, res: Response) => {
+    const { from, to } = req.query;
+    const changed = isStage(from) && isStage(to) ? notice(`Rollout stage changed from ${from} to ${to}.`) : undefined;
+    await renderRollout(deps, res, 200, changed);
   });
 
   router.post('/rollout', async (req: Request, res: Response) => {
@@ -25,7 +29,8 @@ export function mountRollout(router: Router, deps: Deps): void {
     const stage = String((req.body as Record<string, unknown> | undefined)?.stage ?? '') as RolloutStage;
     try {
       const change = await setRolloutStage(deps.db, deps.config, session.viewer, stage);
-      await renderRollout(deps, res, 200, notice(`Rollout stage changed from ${change.previous} to ${change.current}.`));
+      // Post/redirect/get: a reload must not change the stage again.
+      res.redirect(303, `/dashboard/rollout?${new URLSearchParams({ from: change.previous, to: change.current })}`);
     } catch (error) {
       if (!isDomainError(error)) throw error;
       await renderRollout(deps, res, error.httpStatus, refusal(error.code, error.message, error.details));

@@ -29,6 +29,7 @@ const environmentSchema = z.object({
   PORT: port.default(4000),
   PUBLIC_URL: optionalString.pipe(z.url().optional()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   BILLING_ROLLOUT_STAGE: z.enum(rolloutStages).default('PILOT'),
   BILLING_GATEWAY: z.enum(['synthetic', 'stripe']).optional(),
   GATEWAY_TIMEOUT_MS: z.coerce.number().int().min(1000).max(120_000).default(20_000),
@@ -71,6 +72,8 @@ export type Config = Readonly<{
   port: number;
   publicUrl: string | undefined;
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
+  /** `auto`: readable lines when standard output is a terminal in development (no DATABASE_URL), JSON lines otherwise. */
+  logFormat: z.infer<typeof environmentSchema>['LOG_FORMAT'];
   rolloutStage: RolloutStage;
   gateway: Readonly<{
     kind: 'synthetic' | 'stripe';
@@ -148,6 +151,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     port: env.PORT,
     publicUrl: env.PUBLIC_URL,
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
     rolloutStage: env.BILLING_ROLLOUT_STAGE,
     gateway: Object.freeze({
       kind: gateway,

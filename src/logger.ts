@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -134,4 +135,13 @@ function scrubValue(value: unknown, depth: number): unknown {
   if (Array.isArray(value)) return value.map((item) => scrubValue(item, depth + 1));
   if (Object.getPrototypeOf(value) !== Object.prototype) return value;
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, scrubValue(item, depth + 1)]));
+}
+
+/**
+ * Readable lines for a person at a terminal (pino's own pretty printer, synchronous, every field kept);
+ * JSON lines for everything else: files, pipes, log collectors.
+ */
+export function logDestination(format: 'auto' | 'json' | 'pretty', development: boolean, isTerminal: boolean): pino.DestinationStream | undefined {
+  const readable = format === 'pretty' || (format === 'auto' && development && isTerminal);
+  return readable ? pretty({ sync: true, colorize: isTerminal, translateTime: 'SYS:standard' }) : undefined;
 }

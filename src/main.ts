@@ -15,7 +15,7 @@ import { runReconciliation } from './domain/reconciliation/reconcile.js';
 import { seedDemoData } from './domain/seed/demo-seed.js';
 import { isDomainError } from './errors.js';
 import { buildGraphQLSchema, printGraphQLSchema } from './graphql/schema.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, logDestination, type Logger } from './logger.js';
 import { projectRoot } from './paths.js';
 import { openDatabase, startService, type Role } from './service.js';
 import { listenForShutdown, ShutdownRequested } from './shutdown.js';
@@ -52,7 +52,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const development = config.databaseUrl === undefined;
+  const logger = createLogger(config.logLevel, logDestination(config.logFormat, development, process.stdout.isTTY === true));
   switch (command) {
     case 'start':
     case 'api':
@@ -95,7 +96,7 @@ async function serve(config: Config, logger: Logger, role: Role): Promise<number
     throw error;
   }
   const lines = [`billing-ledger (${role}) is running`];
-  if (service.url && role !== 'worker') lines.push(`  GraphQL API and IDE  ${service.url}/graphql`);
+  if (service.url && role !== 'worker') lines.push(`  GraphQL API and IDE  ${service.url}/graphql`, `  billing center      ${service.url}/dashboard`);
   if (service.url) {
     lines.push(`  health              ${service.url}/healthz  ${service.url}/readyz`, `  metrics             ${service.url}/metrics`);
   }

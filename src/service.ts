@@ -123,10 +123,23 @@ export async function startService(config: Config, logger: Logger, role: Role, s
     if (works(role)) await startWorkers(boss, deps);
     step();
 
+    const devOperatorToken = config.devOperatorToken && serves(role) ? await ensureDevOperatorToken(deps, config.dataDir) : undefined;
+    step();
     let url: string | undefined;
     if (role !== 'command') {
       const health = connectHealthCheck(databaseUrl);
-      const server = await listen({ config, deps, database, health, boss, logger, withApi: serves(role), stopping: () => stopping !== undefined }).catch(
+      const server = await listen({
+        config,
+        deps,
+        database,
+        health,
+        boss,
+        logger,
+        withApi: serves(role),
+        stopping: () => stopping !== undefined,
+        // The dashboard and the IDE offer the development token only on the embedded database.
+        devOperatorToken: embedded ? devOperatorToken : undefined,
+      }).catch(
         async (error: unknown) => {
           await health.close();
           throw error;
@@ -137,8 +150,6 @@ export async function startService(config: Config, logger: Logger, role: Role, s
       const { port } = server.address() as AddressInfo;
       url = config.publicUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
     }
-    step();
-    const devOperatorToken = config.devOperatorToken && serves(role) ? await ensureDevOperatorToken(deps, config.dataDir) : undefined;
     step();
     return { url, databaseUrl, devOperatorToken, deps, stop: stopAll };
   } catch (error) {
@@ -156,10 +167,11 @@ type ListenOptions = {
   logger: Logger;
   withApi: boolean;
   stopping: () => boolean;
+  devOperatorToken: string | undefined;
 };
 
 /** The API (GraphQL, REST, webhooks) when `withApi`; health and metrics in every role that listens. */
-async function listen({ config, deps, database, health, boss, logger, withApi, stopping }: ListenOptions): Promise<Server> {
+async function listen({ config, deps, database, health, boss, logger, withApi, stopping, devOperatorToken }: ListenOptions): Promise<Server> {
   const admission = withApi ? createAdmission(config.httpMaxInFlight) : undefined;
   const readiness: Record<string, ReadinessCheck> = {
     // Its own connection: a busy pool is not a database that is down.
@@ -188,7 +200,7 @@ async function listen({ config, deps, database, health, boss, logger, withApi, s
   };
   const apollo = withApi ? createApolloServer(await buildGraphQLSchema(), config, logger) : undefined;
   await apollo?.start();
-  const app = apollo && admission ? createHttpApp({ deps, apollo, readiness, liveness, admission }) : createOperationsApp({ deps, readiness, liveness });
+  const app = apollo && admission ? createHttpApp({ deps, apollo, readiness, liveness, admission, devOperatorToken }) : createOperationsApp({ deps, readiness, liveness });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   server.on('close', () => void apollo?.stop());

@@ -5,6 +5,7 @@ import type { Deps } from '../domain/deps.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { billingRoutes } from './billing-routes.js';
 import { graphqlContext, graphqlRequestErrors } from './graphql-transport.js';
+import { dashboardRouter } from './dashboard/router.js';
 import { mountGraphQLIde } from './graphql-ide.js';
 import type { Admission } from './admission.js';
 import { mountHealth, type Liveness, type ReadinessCheck } from './health.js';
@@ -19,15 +20,17 @@ export type HttpAppOptions = {
   readiness: Record<string, ReadinessCheck>;
   liveness: Liveness;
   admission: Admission;
+  /** Offered by the dashboard's sign-in page and the IDE: only when the service runs on its embedded database. */
+  devOperatorToken?: string | undefined;
 };
 
-export function createHttpApp({ deps, apollo, readiness, liveness, admission }: HttpAppOptions): Express {
+export function createHttpApp({ deps, apollo, readiness, liveness, admission, devOperatorToken }: HttpAppOptions): Express {
   const app = createOperationsApp({ deps, readiness, liveness });
   // After health and metrics (never refused), before everything that does work.
   app.use(admission.middleware);
   // Before any JSON parser: the signature is over the raw bytes.
   app.use(stripeWebhookRoutes(deps));
-  mountGraphQLIde(app);
+  mountGraphQLIde(app, devOperatorToken);
   app.use(
     '/graphql',
     requireJsonBody,
@@ -36,6 +39,7 @@ export function createHttpApp({ deps, apollo, readiness, liveness, admission }: 
     graphqlRequestErrors(deps.logger),
   );
   app.use('/api/v1/billing', billingRoutes(deps));
+  app.use('/dashboard', dashboardRouter(deps, { devOperatorToken }));
   app.use(restErrorHandler(deps.logger));
   return app;
 }
@@ -44,7 +48,7 @@ export function createHttpApp({ deps, apollo, readiness, liveness, admission }: 
  * What every process serves, workers included: /healthz, /readyz and /metrics (so a worker's own
  * counters — replays, scheduled reconciliations — are scraped too).
  */
-export function createOperationsApp({ deps, readiness, liveness }: Omit<HttpAppOptions, 'apollo' | 'admission'>): Express {
+export function createOperationsApp({ deps, readiness, liveness }: Omit<HttpAppOptions, 'apollo' | 'admission' | 'devOperatorToken'>): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);

@@ -8,13 +8,14 @@ const STATIC_PATH = '/ruru-static/';
  * The operators' GraphQL IDE (Ruru, a GraphiQL) at GET /graphql for browsers, with every asset served
  * from node_modules: no request leaves the machine. `serveStatic` must be mounted without a prefix.
  */
-export function mountGraphQLIde(app: Express): void {
+export function mountGraphQLIde(app: Express, devOperatorToken?: string): void {
   app.use(serveStatic(STATIC_PATH));
   const html = ruruHTML({
     endpoint: '/graphql',
     staticPath: STATIC_PATH,
     clientConfig: {
-      defaultHeaders: JSON.stringify({ Authorization: 'Bearer <paste the operator token printed at start-up>' }, null, 2),
+      // The development token only on the embedded database (never in production); a placeholder otherwise.
+      defaultHeaders: JSON.stringify({ Authorization: `Bearer ${devOperatorToken ?? '<paste your operator token>'}` }, null, 2),
       defaultQuery: '{\n  invoices(first: 5) {\n    edges { node { id number status currency amountDue amountCaptured } }\n  }\n}\n',
     } as RuruServerConfig['clientConfig'], // ruru's typings mark every client option required
   });

@@ -6,3 +6,5 @@ export * from './ledger.js';
 export * from './api-tokens.js';
 export * from './reconciliation.js';
 export * from './settings.js';
+export * from './dashboard-sessions.js';
+export * from './replay-requests.js';

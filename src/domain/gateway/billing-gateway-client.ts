@@ -94,6 +94,11 @@ export type PaymentState = {
   settledAt: Date | null;
 };
 
+/** What the processor has refunded on a payment: its refunds that moved money (succeeded or pending). */
+export function processorRefunded(payment: Pick<PaymentState, 'refunds'>): number {
+  return payment.refunds.filter((refund) => refund.status === 'succeeded' || refund.status === 'pending').reduce((total, refund) => total + refund.amount, 0);
+}
+
 /** One line of the processor's statement: money that moved for a payment intent. */
 export type SettlementRecord = {
   paymentIntentId: string;

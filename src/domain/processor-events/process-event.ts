@@ -1,4 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
+import type { Tx } from '../../db/client.js';
 import { describeDatabaseError, isConnectionError, isTransientError } from '../../db/errors.js';
 import { processorEvents, type ProcessorEvent } from '../../db/schema/index.js';
 import { DomainError } from '../../errors.js';
@@ -29,19 +30,39 @@ const APPLIERS: Record<string, (context: ApplyContext, event: ProcessorEvent) =>
  * two workers never apply one event at once, and a crash part-way leaves the event as it was. The
  * invoice changes run in a savepoint, so a failure writes only the error, never half an event.
  */
-export async function processEvent(deps: Deps, eventId: string, mode: ProcessMode): Promise<ProcessResult> {
+export async function processEvent(deps: Deps, eventId: string, mode: ProcessMode, beforeCommit?: BeforeCommit): Promise<ProcessResult> {
   const recorded: PaymentMovement[] = [];
-  const result = await applyInTransaction(deps, eventId, mode, recorded);
+  const result = await applyInTransaction(deps, eventId, mode, recorded, beforeCommit);
   // Only now is it committed. A failed event's savepoint was rolled back: its money was never recorded.
   if (result.outcome === 'PROCESSED') for (const movement of recorded) deps.metrics.recordPayment(movement);
   if (mode !== 'live') deps.metrics.recordReplayAttempt(REPLAY_METRIC[result.outcome]);
   return result;
 }
 
+/**
+ * Sees the transaction just before it commits, with what it did: the replay dry run reads what was
+ * written there, then throws to roll it all back (src/domain/processor-events/dry-run-replay.ts).
+ */
+export type BeforeCommit = (tx: Tx, result: ProcessResult) => Promise<void>;
+
+const withBeforeCommit =
+  (beforeCommit: BeforeCommit | undefined, apply: (tx: Tx) => Promise<ProcessResult>) =>
+  async (tx: Tx): Promise<ProcessResult> => {
+    const result = await apply(tx);
+    await beforeCommit?.(tx, result);
+    return result;
+  };
+
 const REPLAY_METRIC = { PROCESSED: 'replayed', IGNORED: 'replayed', FAILED: 'failed', SKIPPED: 'skipped' } as const;
 
-function applyInTransaction(deps: Deps, eventId: string, mode: ProcessMode, recorded: PaymentMovement[]): Promise<ProcessResult> {
-  return deps.db.transaction(async (tx) => {
+function applyInTransaction(
+  deps: Deps,
+  eventId: string,
+  mode: ProcessMode,
+  recorded: PaymentMovement[],
+  beforeCommit?: BeforeCommit,
+): Promise<ProcessResult> {
+  return deps.db.transaction(withBeforeCommit(beforeCommit, async (tx) => {
     const [event] = await tx.select().from(processorEvents).where(eq(processorEvents.id, eventId)).for('update');
     if (!event) throw new DomainError('NOT_FOUND', `Processor event ${eventId} not found`);
     if (mode === 'replay' && !event.replayRequested) return { event, outcome: 'SKIPPED', error: null };
@@ -107,7 +128,7 @@ function applyInTransaction(deps: Deps, eventId: string, mode: ProcessMode, reco
       if (transient) await retryAfterTransientFailure(tx, deps.jobs, event);
       return { event: updated!, outcome: 'FAILED', error: message };
     }
-  });
+  }));
 }
 
 export function replayLimitError(event: ProcessorEvent, cap: number): DomainError {

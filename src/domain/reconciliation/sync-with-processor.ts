@@ -2,7 +2,7 @@ import { and, eq, gte, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import { invoiceAdjustments, invoices, paymentAttempts, reconciliationMismatches, refunds, type Invoice } from '../../db/schema/index.js';
 import type { Deps } from '../deps.js';
-import type { PaymentState } from '../gateway/billing-gateway-client.js';
+import { processorRefunded, type PaymentState } from '../gateway/billing-gateway-client.js';
 import { applyProcessorView, viewOfPayment } from '../ledger/apply-processor-view.js';
 import { ProcessorMoneyError } from '../ledger/money-context.js';
 import type { PaymentMovement } from '../metrics/metrics.js';
@@ -99,9 +99,9 @@ async function compare(tx: Tx, invoice: Invoice, state: PaymentState | null): Pr
   if (invoice.amountCaptured !== state.amountCaptured) {
     out.push({ field: 'amount_captured', expected: invoice.amountCaptured, found: state.amountCaptured, reason: 'the ledger holds captured money the processor does not' });
   }
-  const processorRefunded = state.refunds.filter((refund) => refund.status === 'succeeded' || refund.status === 'pending').reduce((sum, refund) => sum + refund.amount, 0);
-  if (invoice.amountRefunded !== processorRefunded) {
-    out.push({ field: 'amount_refunded', expected: invoice.amountRefunded, found: processorRefunded, reason: 'the ledger and the processor disagree on the refunded total' });
+  const refunded = processorRefunded(state);
+  if (invoice.amountRefunded !== refunded) {
+    out.push({ field: 'amount_refunded', expected: invoice.amountRefunded, found: refunded, reason: 'the ledger and the processor disagree on the refunded total' });
   }
   const known = new Set(state.refunds.map((refund) => refund.id));
   const ours = await tx.select({ id: refunds.processorRefundId }).from(refunds).where(and(eq(refunds.invoiceId, invoice.id), isNull(refunds.failedAt)));

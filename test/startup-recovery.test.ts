@@ -10,7 +10,7 @@ import { freePort } from './support/ports.js';
 /** Signals at any moment of start-up, and a start after a crash left the embedded Postgres behind. */
 
 const BANNER = /GraphQL API and IDE\s+(http:\/\/\S+)\/graphql/;
-const STOP_ORDER = ['http server stopped', 'pg-boss stopped', 'database pool stopped', 'embedded postgres stopped'];
+const STOP_ORDER = ['http server stopped', 'pg-boss stopped', 'gateway stopped', 'database pool stopped', 'embedded postgres stopped'];
 
 let dataDir: string;
 let running: EntryPointProcess | undefined;

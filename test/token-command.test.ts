@@ -14,7 +14,7 @@ beforeAll(async () => {
 afterAll(() => database.drop());
 
 async function cli(...args: string[]) {
-  const run = runEntryPoint(['token', ...args], { DATABASE_URL: database.url, LOG_LEVEL: 'silent' });
+  const run = runEntryPoint(['token', ...args], { DATABASE_URL: database.url, BILLING_GATEWAY: 'synthetic', LOG_LEVEL: 'silent' });
   const exit = await run.exited;
   return { code: exit.code, output: run.output() };
 }

@@ -1,7 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reconciliationRuns, settingChanges } from '../../src/db/schema/index.js';
+import { invoices, reconciliationRuns, settingChanges } from '../../src/db/schema/index.js';
 import { captureInvoice } from '../../src/domain/ledger/capture-invoice.js';
+import { recordCapturedTotal } from '../../src/domain/ledger/record-capture.js';
 import { makeInvoice, makeOperatorToken, makeServiceToken, makeWorkspace } from '../support/factories.js';
 import { syntheticGateway } from '../support/payments.js';
 import { startTestService, type TestService } from '../support/service.js';
@@ -24,10 +25,18 @@ describe('reconciliation', () => {
     expect((await operator.get('/dashboard/reconciliation')).html).toContain('No run yet.');
     const invoice = await makeInvoice(service.deps.db, workspaceId, { amountDue: 2_000, number: 'RECON-1' });
     await captureInvoice(service.deps, { tokenId: 'f0f0f0f0-0000-4000-8000-000000000000', role: 'OPERATOR' }, { invoiceId: invoice.id, amount: 1_000 });
-    // The processor captured more than the ledger knows of, and settled it.
-    const gateway = syntheticGateway(service);
-    await gateway.capture({ idempotencyKey: 'outside-the-ledger', invoiceId: invoice.id, paymentIntentId: invoice.paymentIntentId, amount: 200, currency: 'USD', finalCapture: false });
-    gateway.markSettled(invoice.paymentIntentId!);
+    // The ledger holds money the processor does not (a line from a mistaken source): a mismatch, not a repair.
+    await service.deps.db.transaction(async (tx) => {
+      const [locked] = await tx.select().from(invoices).where(eq(invoices.id, invoice.id)).for('update');
+      await recordCapturedTotal({ tx, jobs: service.deps.jobs, source: 'SYSTEM' }, locked!, {
+        paymentIntentId: locked!.paymentIntentId!,
+        chargeId: 'ch_mistaken',
+        capturedTotal: 1_200,
+        currency: 'USD',
+        capturedAt: null,
+      });
+    });
+    await syntheticGateway(service).markSettled(invoice.paymentIntentId!);
 
     const asked = await operator.submit('/dashboard/reconciliation', '/dashboard/reconciliation/run', {});
     expect(asked.status).toBe(303);
@@ -38,21 +47,21 @@ describe('reconciliation', () => {
     expect(runs).toHaveLength(1);
     expect(ran.html).toContain('<td>OPERATOR</td><td>SUCCEEDED</td>');
     expect(ran.html).toContain(`<a href="/dashboard/invoices/${invoice.id}">RECON-1</a></th><td>amount_captured</td>`);
-    expect(ran.html).toContain('<td class="num"><span class="money">10.00 USD</span></td><td class="num"><span class="money">12.00 USD</span></td>');
-    expect(ran.html).toContain('<td>the processor captured <span class="money">2.00 USD</span> more than the ledger</td>');
+    expect(ran.html).toContain('<td class="num"><span class="money">12.00 USD</span></td><td class="num"><span class="money">10.00 USD</span></td>');
+    expect(ran.html).toContain('<td>the ledger holds captured money the processor does not</td>');
     expect(ran.html).toMatch(/<td>\d+ s \(since <time/);
 
     const rechecked = await operator.submit('/dashboard/reconciliation', '/dashboard/reconciliation/recheck', { invoiceId: invoice.id });
     expect(rechecked.status).toBe(200);
     expect(rechecked.html).toContain(
-      'RECON-1</a> still differs from the processor (amount_captured: ledger <span class="money">10.00 USD</span>, processor <span class="money">12.00 USD</span>; amount_refunded: ledger <span class="money">0.00 USD</span>, processor <span class="money">0.00 USD</span>)',
+      'RECON-1</a> still differs from the processor (amount_captured: ledger <span class="money">12.00 USD</span>, processor <span class="money">10.00 USD</span>; amount_refunded: ledger <span class="money">0.00 USD</span>, processor <span class="money">0.00 USD</span>)',
     );
     // A re-check writes no run.
     expect(await service.deps.db.select().from(reconciliationRuns)).toHaveLength(1);
 
     // The invoice page shows the disagreement in red.
     const page = await operator.get(`/dashboard/invoices/${invoice.id}`);
-    expect(page.html).toContain('<div class="disagree"><dt>Processor net</dt><dd><span class="money">12.00 USD</span>');
+    expect(page.html).toContain('<div class="disagree"><dt>Processor net</dt><dd><span class="money">10.00 USD</span>');
     expect(page.html).toContain('The ledger and the processor disagree.');
   });
 

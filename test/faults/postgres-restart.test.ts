@@ -48,6 +48,7 @@ beforeAll(async () => {
   baseUrl = `http://127.0.0.1:${port}`;
   service = runEntryPoint(['start'], {
     DATABASE_URL: postgres.url,
+    BILLING_GATEWAY: 'synthetic',
     PORT: String(port),
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
     LOG_LEVEL: 'warn',

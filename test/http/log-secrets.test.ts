@@ -38,6 +38,7 @@ beforeAll(async () => {
   url.password = DB_PASSWORD;
   const config = loadConfig({
     DATABASE_URL: withDatabase(url.toString(), database.name),
+    BILLING_GATEWAY: 'synthetic',
     PORT: '0',
     LOG_LEVEL: 'trace',
     DEV_OPERATOR_TOKEN: 'false',

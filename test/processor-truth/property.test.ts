@@ -193,6 +193,28 @@ async function atRest(real: Real): Promise<void> {
   for (const payment of real.payments) {
     expect(await ledgerSide(real.world, payment.invoiceId), `payment ${payment.paymentIntentId}`).toEqual(processorSide(real.world, payment.paymentIntentId));
   }
+  // Every attempt says what the processor did with it, and nothing moved twice for one attempt.
+  const attempts = await real.world.service.deps.db
+    .select()
+    .from(paymentAttempts)
+    .where(inArray(paymentAttempts.invoiceId, real.payments.map((payment) => payment.invoiceId)));
+  for (const payment of real.payments) {
+    const intent = real.world.stripe.state.paymentIntents.get(payment.paymentIntentId)!;
+    const ours = attempts.filter((attempt) => attempt.invoiceId === payment.invoiceId);
+    const captured = ours.filter((attempt) => attempt.kind === 'CAPTURE' && attempt.status === 'SUCCEEDED');
+    // No capture is made outside the service in this model: the processor's total is our succeeded captures.
+    expect(intent.amount_received, `captures of ${payment.paymentIntentId}`).toBe(captured.reduce((total, attempt) => total + attempt.amount, 0));
+    for (const attempt of ours.filter((candidate) => candidate.kind === 'CAPTURE')) {
+      expect(attempt.status === 'SUCCEEDED', `capture attempt ${attempt.id}`).toBe(Object.keys(intent.metadata).includes(`cap_${attempt.id.replaceAll('-', '')}`));
+    }
+    const stripeRefunds = real.world.stripe.state.refundsOf({ paymentIntentId: payment.paymentIntentId });
+    for (const attempt of ours.filter((candidate) => candidate.kind === 'REFUND')) {
+      const made = stripeRefunds.filter((candidate) => candidate.metadata.payment_attempt_id === attempt.id);
+      expect(made.length, `refunds made for attempt ${attempt.id}`).toBeLessThanOrEqual(1);
+      const moved = made.some((candidate) => candidate.status === 'succeeded' || candidate.status === 'pending');
+      expect(attempt.status === 'SUCCEEDED', `refund attempt ${attempt.id}`).toBe(moved);
+    }
+  }
   const unsettled = await real.world.service.deps.db
     .select()
     .from(paymentAttempts)

@@ -125,8 +125,9 @@ describe('a worker SIGKILLed mid-drain of accepted replays', () => {
     }
 
     await expectLedgerConsistent(service.deps.db);
+    // These webhooks are Stripe's, not the synthetic processor's: verify the ledger's invariants as a Stripe deployment would.
     const verify = await promisify(execFile)(process.execPath, [path.join(projectRoot(), 'dist/src/main.js'), 'ledger', 'verify'], {
-      env: { PATH: process.env.PATH, DATABASE_URL: service.database.url, LOG_LEVEL: 'warn', DEMO_SEED: 'false', BILLING_GATEWAY: 'synthetic' },
+      env: { PATH: process.env.PATH, DATABASE_URL: service.database.url, LOG_LEVEL: 'warn', DEMO_SEED: 'false', BILLING_GATEWAY: 'stripe', STRIPE_SECRET_KEY: 'sk_test_never_called' },
     });
     // execFile rejects on a non-zero exit: `ledger verify` exits 1 on any violation.
     expect(verify.stdout).toContain('ledger verified: every invariant holds');

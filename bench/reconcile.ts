@@ -23,7 +23,8 @@ export async function run(argv: string[]): Promise<number> {
   const rows: string[][] = [['payments', 'scenario', 'processor calls', 'ms', 'checked', 'repaired', 'mismatches']];
   for (const size of sizes) {
     const postgres = await startBenchPostgres();
-    const service = await startBenchCommand(postgres.url, { PENDING_ATTEMPT_GRACE_SECONDS: '0' });
+    // Seeding 100,000 payments takes longer than a request may.
+    const service = await startBenchCommand(postgres.url, { PENDING_ATTEMPT_GRACE_SECONDS: '0', DB_STATEMENT_TIMEOUT_MS: '600000' });
     try {
       const gateway = service.deps.gateway as SyntheticGateway;
       const seededAt = new Date(Date.now() - 2 * 24 * 3600 * 1000);

@@ -22,7 +22,7 @@ type Payment = { invoiceId: string; paymentIntentId: string; amountDue: number }
 type Real = { world: StripeWorld; payments: Payment[]; undelivered: FakeEvent[]; lastRequest: (() => Promise<unknown>) | null };
 type Model = { steps: number };
 
-const FAULTS = ['none', 'none', 'fail-before', 'fail-after', 'drop-before', 'drop-after', 'decline', 'in-use'] as const;
+const FAULTS = ['none', 'fail-before', 'fail-after', 'drop-before', 'drop-after', 'decline', 'in-use'] as const;
 type Fault = (typeof FAULTS)[number];
 
 function injectFault(stripe: StripeWorld['stripe'], fault: Fault): void {
@@ -172,9 +172,13 @@ const key = fc.uuid();
 const payment = fc.nat({ max: 2 });
 const amount = fc.option(fc.integer({ min: 1, max: 4_000 }), { nil: null });
 const fault = fc.constantFrom(...FAULTS);
+const captureStep = fc.tuple(payment, amount, fault, key).map(([p, a, f, k]) => new Capture(p, a, f, k));
+const refundStep = fc.tuple(payment, amount, fault, key).map(([p, a, f, k]) => new Refund(p, a, f, k));
 const steps = [
-  fc.tuple(payment, amount, fault, key).map(([p, a, f, k]) => new Capture(p, a, f, k)),
-  fc.tuple(payment, amount, fault, key).map(([p, a, f, k]) => new Refund(p, a, f, k)),
+  captureStep,
+  captureStep,
+  refundStep,
+  refundStep,
   fc.constant(new RetryLastRequest()),
   fc.tuple(payment, fc.integer({ min: 1, max: 3_000 })).map(([p, a]) => new DashboardRefund(p, a)),
   fc.nat().map((pick) => new RefundFailsLater(pick)),
@@ -223,12 +227,12 @@ async function atRest(real: Real): Promise<void> {
   expect(unsettled).toEqual([]);
 }
 
-export const PROPERTY_RUNS = Number(process.env.PROPERTY_RUNS ?? 20);
+const PROPERTY_RUNS = Number(process.env.PROPERTY_RUNS ?? 10);
 
 describe('ledger = processor under any interleaving of requests, faults, webhooks and reconciliation', () => {
-  it('holds after every step, and at rest for every payment', { timeout: 600_000 }, async () => {
+  it('holds after every step, and at rest for every payment', { timeout: 900_000 }, async () => {
     await fc.assert(
-      fc.asyncProperty(fc.commands(steps, { maxCommands: 14 }), async (commands) => {
+      fc.asyncProperty(fc.commands(steps, { maxCommands: 10 }), async (commands) => {
         const payments: Payment[] = [];
         for (const amountDue of [5_000, 8_000, 3_000]) {
           const invoice = await authorisedInvoice(world, amountDue);

@@ -37,7 +37,9 @@ export async function settleUnresolvedAttempt(deps: Deps, attemptId: string, sou
   const age = Date.now() - attempt.createdAt.getTime();
   if (attempt.status === 'PENDING' && age < deps.config.gatewayTimeoutMs) return unchanged();
 
-  if (age >= 0) {
+  const shown = outcomeShown(attempt, await deps.gateway.getPayment(paymentIntentId));
+  if (shown) return settleAttempt(deps, attempt, shown, source);
+  if (age < deps.config.gatewayResendWindowSeconds * 1000) {
     return settleAttempt(deps, attempt, await callProcessor(deps, attempt, paymentIntentId), source);
   }
   return settleAttempt(

@@ -1,5 +1,4 @@
-import { and, desc, eq, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
-import { attemptIsUnsettled } from '../../db/partial-indexes.js';
+import { and, desc, eq, gte, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import { invoiceAdjustments, invoices, paymentAttempts, processorEvents, refunds, INVOICE_STATUSES, type Invoice, type InvoiceStatus } from '../../db/schema/index.js';
 import { DomainError } from '../../errors.js';
@@ -85,21 +84,3 @@ function parseDay(day: string, field: string): Date {
   return date;
 }
 
-export type PendingAmounts = { capture: number; refund: number };
-
-/** Money held by attempts not answered yet, per invoice (one statement for a page). */
-export async function pendingAmountsFor(db: DbOrTx, invoiceIds: readonly string[]): Promise<Map<string, PendingAmounts>> {
-  const pending = new Map<string, PendingAmounts>(invoiceIds.map((id) => [id, { capture: 0, refund: 0 }]));
-  if (invoiceIds.length === 0) return pending;
-  const rows = await db
-    .select({ invoiceId: paymentAttempts.invoiceId, kind: paymentAttempts.kind, total: sql<string>`sum(${paymentAttempts.amount})` })
-    .from(paymentAttempts)
-    .where(and(inArray(paymentAttempts.invoiceId, [...invoiceIds]), attemptIsUnsettled))
-    .groupBy(paymentAttempts.invoiceId, paymentAttempts.kind);
-  for (const row of rows) {
-    const amounts = pending.get(row.invoiceId)!;
-    if (row.kind === 'CAPTURE') amounts.capture = Number(row.total);
-    else amounts.refund = Number(row.total);
-  }
-  return pending;
-}

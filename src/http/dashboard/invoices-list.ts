@@ -1,6 +1,7 @@
 import type { Request, Response, Router } from 'express';
 import { INVOICE_STATUSES, type Invoice } from '../../db/schema/index.js';
-import { pendingAmountsFor, searchInvoices, type InvoiceSearch, type PendingAmounts } from '../../domain/dashboard/search-invoices.js';
+import { searchInvoices, type InvoiceSearch } from '../../domain/dashboard/search-invoices.js';
+import { reservedAmounts, type Reserved } from '../../domain/ledger/balance.js';
 import type { Deps } from '../../domain/deps.js';
 import { INVOICE_CURSOR } from '../../domain/invoices/find-invoices.js';
 import { CURRENCY_EXPONENTS } from '../../domain/ledger/money.js';
@@ -39,7 +40,7 @@ export function mountInvoicesList(router: Router, deps: Deps): void {
     let status = 200;
     try {
       const found = await searchInvoices(deps.db, session.viewer, search);
-      const pending = await pendingAmountsFor(deps.db, found.nodes.map((invoice) => invoice.id));
+      const pending = await reservedAmounts(deps.db, found.nodes.map((invoice) => invoice.id));
       results = invoiceTable(found.nodes, pending, new Map(workspaces.map((workspace) => [workspace.id, workspace.name])));
       const last = found.nodes.at(-1);
       if (found.hasNextPage && last) {
@@ -78,7 +79,7 @@ function filterForm(filters: Filters, workspaces: { id: string; name: string }[]
 </form>`;
 }
 
-function invoiceTable(rows: Invoice[], pending: Map<string, PendingAmounts>, workspaceNames: Map<string, string>): Html {
+function invoiceTable(rows: Invoice[], pending: Map<string, Reserved>, workspaceNames: Map<string, string>): Html {
   if (rows.length === 0) return html`<p>No invoice matches these filters.</p>`;
   const held = (invoice: Invoice) => pending.get(invoice.id) ?? { capture: 0, refund: 0 };
   return html`<table>

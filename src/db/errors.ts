@@ -44,12 +44,12 @@ export function isTransientError(error: unknown): boolean {
 }
 
 /**
- * Postgres's own words for a failure and its SQLSTATE, without Drizzle's wrapping (which quotes the
- * statement and its parameters): safe to store and show. Connection errors have no SQLSTATE.
+ * Postgres's own words for a failure (message, detail) and its SQLSTATE, without Drizzle's wrapping
+ * (which quotes the statement and its parameters): safe to store and show. Connection errors have no SQLSTATE.
  */
 export function describeDatabaseError(error: unknown): string {
-  const pg = pgError(error);
-  if (pg) return `${pg.message ?? 'database error'} (SQLSTATE ${pg.code})`;
+  const pg = pgError(error) as (PgError & { detail?: string }) | undefined;
+  if (pg) return `${[pg.message ?? 'database error', pg.detail].filter(Boolean).join(': ')} (SQLSTATE ${pg.code})`;
   const root = (error as { cause?: unknown })?.cause ?? error;
   return root instanceof Error ? root.message : String(root);
 }
@@ -75,13 +75,6 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 export function isUnstorableValue(error: unknown): boolean {
   const code = pgError(error)?.code;
   return code !== undefined && /^(22|54)/.test(code);
-}
-
-/** Postgres's own words about a refused value (message and detail), without the statement or its parameters. */
-export function describePgError(error: unknown): string | undefined {
-  const pg = pgError(error) as (PgError & { message?: string; detail?: string }) | undefined;
-  if (!pg) return undefined;
-  return [pg.message, pg.detail].filter(Boolean).join(': ');
 }
 
 function errorCodes(error: unknown): string[] {

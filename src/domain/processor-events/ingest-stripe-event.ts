@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { describePgError, isUnstorableValue } from '../../db/errors.js';
+import { describeDatabaseError, isUnstorableValue } from '../../db/errors.js';
 import type { Deps } from '../deps.js';
 import { processEvent, type ProcessResult } from './process-event.js';
 import { findDuplicateOf, recordProcessorEvent, recordUnstorableEvent, type UnstorableProcessorEvent } from './record-processor-event.js';
@@ -39,7 +39,7 @@ async function ingest(deps: Deps, event: StripeEventEnvelope, raw: Buffer | unde
     recorded = await recordProcessorEvent(deps.db, incoming);
   } catch (error) {
     if (!raw || !isUnstorableValue(error)) throw error;
-    const reason = `Postgres refused it (${describePgError(error) ?? 'a data exception'})`;
+    const reason = `Postgres refused it (${describeDatabaseError(error)})`;
     return park(deps, unstorable(event, raw, incoming.payloadHash, reason));
   }
   if (!recorded.inserted) {

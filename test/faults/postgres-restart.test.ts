@@ -3,31 +3,33 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { inArray, sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, type Database } from '../../src/db/client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { invoices, processorEvents } from '../../src/db/schema/index.js';
 import { verifyLedger } from '../../src/domain/ledger/verify-ledger.js';
 import { runEntryPoint, stopIfRunning, type EntryPointProcess } from '../support/entry-point.js';
-import { makeWorkspace } from '../support/factories.js';
+import { makeOperatorToken, makeWorkspace } from '../support/factories.js';
 import { freePort } from '../support/ports.js';
 import { charge, deliver, newPayment, sign, stripeEvent, WEBHOOK_SECRET, type Payment } from '../support/stripe-events.js';
 
 /**
  * The real service (`node dist/src/main.js start`) on a Postgres of its own, under a steady stream of
- * signed webhooks, while that Postgres is restarted and then stopped for about ten seconds (300 events
- * at 30 a second). The process must stay up, answer 503 while the database is gone, never acknowledge
- * an event it did not store, store each event once, and serve again once Postgres is back.
+ * signed webhooks, while that Postgres is restarted, has every connection of the service killed
+ * (`pg_terminate_backend`, three times), and is then stopped for 30 seconds. The process must stay up,
+ * answer 503 while the database is gone, never acknowledge an event it did not store, store each event
+ * once, serve the whole offered rate again within 30 s of Postgres's return, and run jobs again.
  */
 
 const RATE_PER_SECOND = 30;
 const BASELINE_EVENTS = 60;
 const RESTART_EVENTS = 90;
-const OUTAGE_EVENTS = 300;
-/** After Postgres is back: this many 200s in a row, within RECOVERY_BUDGET events. */
+const TERMINATE_EVENTS = 90;
+const OUTAGE_EVENTS = 30 * RATE_PER_SECOND;
+/** After Postgres is back: this many 200s in a row (over three seconds of the full rate), within 30 s of events. */
 const RECOVERED_STREAK = 100;
-const RECOVERY_BUDGET = 900;
+const RECOVERY_BUDGET = 30 * RATE_PER_SECOND;
 const AMOUNT = 2_500;
 
 let dataDir: string;
@@ -65,6 +67,14 @@ afterAll(async () => {
   await postgres?.stop();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
+
+/** What an operator does with `pg_terminate_backend`: every client connection to the database but this one (the service's pools, pg-boss's, the test's other). */
+async function killServiceConnections(): Promise<void> {
+  const killed = await database.db.execute(
+    sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+  );
+  expect(killed.length).toBeGreaterThan(0);
+}
 
 type Delivery = { eventId: string; phase: string; sentAt: number; answeredAt: number; status: number | string };
 
@@ -150,20 +160,23 @@ function startLoad(payments: Payment[]) {
   };
 }
 
-/** The answers of one phase in the order its events were sent: is there a run of `length` 200s? */
-function hasStreak(deliveries: Delivery[], label: string, length: number): boolean {
+/** The answers of one phase in the order its events were sent: the first of a run of `length` 200s. */
+function streakStart(deliveries: Delivery[], label: string, length: number): Delivery | undefined {
+  const phase = deliveries.filter((candidate) => candidate.phase === label);
   let streak = 0;
-  for (const delivery of deliveries.filter((candidate) => candidate.phase === label)) {
-    if (delivery.status === 'pending') return false;
+  for (const [index, delivery] of phase.entries()) {
+    if (delivery.status === 'pending') return undefined;
     streak = delivery.status === 200 ? streak + 1 : 0;
-    if (streak >= length) return true;
+    if (streak >= length) return phase[index - length + 1];
   }
-  return false;
+  return undefined;
 }
+
+const hasStreak = (deliveries: Delivery[], label: string, length: number) => streakStart(deliveries, label, length) !== undefined;
 
 describe('Postgres restarted and stopped under webhook load', () => {
   it('the service stays up, answers 503 while the database is gone, stores every acknowledged event once, and recovers', async () => {
-    const budget = BASELINE_EVENTS + RESTART_EVENTS + OUTAGE_EVENTS + RECOVERY_BUDGET;
+    const budget = BASELINE_EVENTS + RESTART_EVENTS + TERMINATE_EVENTS + OUTAGE_EVENTS + RECOVERY_BUDGET;
     const load = startLoad(await openInvoices(budget + 50));
 
     const acknowledgedCount = () => load.deliveries.filter((delivery) => delivery.status === 200).length;
@@ -174,6 +187,14 @@ describe('Postgres restarted and stopped under webhook load', () => {
     await postgres.stop();
     postgres = await startPostgres();
     await load.until(() => load.sentIn('restart') >= RESTART_EVENTS);
+
+    load.phase = 'terminate';
+    const terminateAt = Date.now();
+    for (let kill = 0; kill < 3; kill++) {
+      await killServiceConnections();
+      await delay(1000);
+    }
+    await load.until(() => load.sentIn('terminate') >= TERMINATE_EVENTS);
 
     load.phase = 'outage';
     await postgres.stop();
@@ -199,6 +220,10 @@ describe('Postgres restarted and stopped under webhook load', () => {
     expect(duringOutage.length).toBeGreaterThan(OUTAGE_EVENTS / 2);
     expect(duringOutage.filter((delivery) => delivery.status !== 503)).toEqual([]);
     expect(hasStreak(deliveries, 'recovery', RECOVERED_STREAK), `no ${RECOVERED_STREAK} 200s in a row within ${RECOVERY_BUDGET} events after Postgres returned`).toBe(true);
+    const recovered = streakStart(deliveries, 'recovery', RECOVERED_STREAK)!;
+    console.log(`serving the full rate again ${((recovered.sentAt - restartingAt) / 1000).toFixed(1)} s after Postgres was started again (${((restartingAt - downAt) / 1000).toFixed(1)} s down)`);
+    // Killed connections are replaced: the service was serving again before the outage began.
+    expect(hasStreak(deliveries, 'terminate', 30), `no 30 200s in a row after the connections were killed (from ${terminateAt})`).toBe(true);
 
     // Every acknowledged event is stored, once.
     const acknowledged = [...new Set(deliveries.filter((delivery) => delivery.status === 200).map((delivery) => delivery.eventId))];
@@ -228,6 +253,18 @@ describe('Postgres restarted and stopped under webhook load', () => {
     expect(captured).toHaveLength(sent.length);
     expect(captured.filter((invoice) => invoice.amountCaptured !== AMOUNT)).toEqual([]);
     expect(await verifyLedger(database.db)).toEqual([]);
+
+    // pg-boss's workers came back with the database: an operator's replay, accepted now (202, a job), runs.
+    const [row] = await database.db.select({ id: processorEvents.id }).from(processorEvents).where(eq(processorEvents.externalId, acknowledged[0]!));
+    const operator = await makeOperatorToken(database.db);
+    const accepted = await fetch(`${baseUrl}/api/v1/billing/replays/${row!.id}/trigger`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(accepted.status, await accepted.text()).toBe(202);
+    await expect.poll(async () => (await database.db.select().from(processorEvents).where(eq(processorEvents.id, row!.id)))[0]!.lastReplayedAt, { timeout: 30_000, interval: 200 }).not.toBeNull();
+    expect(await verifyLedger(database.db)).toEqual([]);
     expect(service!.child.exitCode).toBeNull();
-  }, 90_000);
+  }, 180_000);
 });

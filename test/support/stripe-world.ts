@@ -18,29 +18,41 @@ export type StripeWorld = { stripe: FakeStripe; service: TestService; token: str
  */
 export function useStripeWorld(environment: Record<string, string> = {}): StripeWorld {
   const world = {} as StripeWorld;
+  let close: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    world.stripe = await startFakeStripe({ settlementDelaySeconds: 0 });
-    world.service = await startTestService({
-      BILLING_ROLLOUT_STAGE: 'GENERAL',
-      BILLING_GATEWAY: 'stripe',
-      STRIPE_SECRET_KEY: world.stripe.secretKey,
-      STRIPE_API_HOST: world.stripe.host,
-      STRIPE_API_PORT: String(world.stripe.port),
-      STRIPE_API_PROTOCOL: 'http',
-      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      GATEWAY_TIMEOUT_MS: '2000',
-      PENDING_ATTEMPT_GRACE_SECONDS: '0',
-      ...environment,
-    });
-    world.token = await makeOperatorToken(world.service.deps.db);
-    world.workspaceId = (await makeWorkspace(world.service.deps.db)).id;
+    const started = await startStripeWorld(environment);
+    Object.assign(world, started.world);
+    close = started.close;
   });
   afterEach(() => expectLedgerConsistent(world.service.deps.db));
-  afterAll(async () => {
-    await world.service?.close();
-    await world.stripe?.close();
-  });
+  afterAll(() => close?.());
   return world;
+}
+
+/** The same world, started and stopped by the caller: a property test gives each of its runs a fresh one. */
+export async function startStripeWorld(environment: Record<string, string> = {}): Promise<{ world: StripeWorld; close(): Promise<void> }> {
+  const stripe = await startFakeStripe({ settlementDelaySeconds: 0 });
+  const service = await startTestService({
+    BILLING_ROLLOUT_STAGE: 'GENERAL',
+    BILLING_GATEWAY: 'stripe',
+    STRIPE_SECRET_KEY: stripe.secretKey,
+    STRIPE_API_HOST: stripe.host,
+    STRIPE_API_PORT: String(stripe.port),
+    STRIPE_API_PROTOCOL: 'http',
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    GATEWAY_TIMEOUT_MS: '2000',
+    PENDING_ATTEMPT_GRACE_SECONDS: '0',
+    ...environment,
+  });
+  const token = await makeOperatorToken(service.deps.db);
+  const workspaceId = (await makeWorkspace(service.deps.db)).id;
+  return {
+    world: { stripe, service, token, workspaceId },
+    async close() {
+      await service.close();
+      await stripe.close();
+    },
+  };
 }
 
 /** An invoice whose payment Stripe has authorised and holds for capture. */

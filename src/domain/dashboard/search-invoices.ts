@@ -1,11 +1,11 @@
-import { and, desc, eq, gte, lt, or, sql, type SQL } from 'drizzle-orm';
+import { eq, gte, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import { invoiceAdjustments, invoices, paymentAttempts, processorEvents, refunds, INVOICE_STATUSES, type Invoice, type InvoiceStatus } from '../../db/schema/index.js';
 import { DomainError } from '../../errors.js';
-import { workspaceScope, type Viewer } from '../auth/viewer.js';
-import { INVOICE_CURSOR } from '../invoices/find-invoices.js';
+import type { Viewer } from '../auth/viewer.js';
+import { pageOfInvoices } from '../invoices/find-invoices.js';
 import { parseCurrency } from '../ledger/money.js';
-import { decodeCursor, pageSize, toPage, type Page } from '../pagination.js';
+import type { Page } from '../pagination.js';
 
 export type InvoiceSearch = {
   workspaceId?: string | undefined;
@@ -27,30 +27,15 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
  * The dashboard's invoice list: the same keyset pages as `listInvoices` (newest first), with the
  * filters an operator types. A service token's search never leaves its workspace.
  */
-export async function searchInvoices(db: DbOrTx, viewer: Viewer, search: InvoiceSearch): Promise<Page<Invoice>> {
-  const limit = pageSize(search.first);
-  const afterId = decodeCursor(INVOICE_CURSOR, search.after);
-  const scope = workspaceScope(viewer);
-  if (scope && search.workspaceId && search.workspaceId !== scope) return { nodes: [], hasNextPage: false };
-
+export function searchInvoices(db: DbOrTx, viewer: Viewer, search: InvoiceSearch): Promise<Page<Invoice>> {
   const conditions: SQL[] = [];
-  const workspaceId = scope ?? search.workspaceId;
-  if (workspaceId) conditions.push(eq(invoices.workspaceId, workspaceId));
   if (search.status) conditions.push(eq(invoices.status, parseStatus(search.status)));
   if (search.currency) conditions.push(eq(invoices.currency, parseCurrency(search.currency)));
   if (search.from) conditions.push(gte(invoices.createdAt, parseDay(search.from, 'from')));
   if (search.to) conditions.push(lt(invoices.createdAt, new Date(parseDay(search.to, 'to').getTime() + 86_400_000)));
   const query = search.query?.trim();
   if (query) conditions.push(matchQuery(query));
-  if (afterId) conditions.push(sql`(${invoices.createdAt}, ${invoices.id}) < (SELECT created_at, id FROM invoices WHERE id = ${afterId})`);
-
-  const rows = await db
-    .select()
-    .from(invoices)
-    .where(and(...conditions))
-    .orderBy(desc(invoices.createdAt), desc(invoices.id))
-    .limit(limit + 1);
-  return toPage(rows, limit);
+  return pageOfInvoices(db, viewer, search, conditions);
 }
 
 /** Processor ids are recognised by their prefix; anything else is an invoice number or its beginning. */

@@ -21,25 +21,31 @@ export type InvoiceFilter = {
 };
 
 /** Newest first, by keyset on (created_at, id) so pages stay stable while invoices are added. */
-export async function listInvoices(db: DbOrTx, viewer: Viewer, filter: InvoiceFilter): Promise<Page<Invoice>> {
-  const limit = pageSize(filter.first);
-  const afterId = decodeCursor(INVOICE_CURSOR, filter.after);
-  const scope = workspaceScope(viewer);
-  if (scope && filter.workspaceId && filter.workspaceId !== scope) return { nodes: [], hasNextPage: false };
+export function listInvoices(db: DbOrTx, viewer: Viewer, filter: InvoiceFilter): Promise<Page<Invoice>> {
+  const conditions = filter.statuses && filter.statuses.length > 0 ? [inArray(invoices.status, filter.statuses)] : [];
+  return pageOfInvoices(db, viewer, filter, conditions);
+}
 
-  const conditions: SQL[] = [];
-  const workspaceId = scope ?? filter.workspaceId;
-  if (workspaceId) conditions.push(eq(invoices.workspaceId, workspaceId));
-  if (filter.statuses && filter.statuses.length > 0) conditions.push(inArray(invoices.status, filter.statuses));
-  if (afterId) {
-    conditions.push(
-      sql`(${invoices.createdAt}, ${invoices.id}) < (SELECT created_at, id FROM invoices WHERE id = ${afterId})`,
-    );
-  }
+export type InvoicePageRequest = Pick<InvoiceFilter, 'workspaceId' | 'first' | 'after'>;
+
+/**
+ * One keyset page of the invoices the viewer may see that meet `conditions`, newest first: a service
+ * token never leaves its workspace (asking for another one is an empty page, not an error).
+ */
+export async function pageOfInvoices(db: DbOrTx, viewer: Viewer, request: InvoicePageRequest, conditions: SQL[]): Promise<Page<Invoice>> {
+  const limit = pageSize(request.first);
+  const afterId = decodeCursor(INVOICE_CURSOR, request.after);
+  const scope = workspaceScope(viewer);
+  if (scope && request.workspaceId && request.workspaceId !== scope) return { nodes: [], hasNextPage: false };
+
+  const where = [...conditions];
+  const workspaceId = scope ?? request.workspaceId;
+  if (workspaceId) where.push(eq(invoices.workspaceId, workspaceId));
+  if (afterId) where.push(sql`(${invoices.createdAt}, ${invoices.id}) < (SELECT created_at, id FROM invoices WHERE id = ${afterId})`);
   const rows = await db
     .select()
     .from(invoices)
-    .where(and(...conditions))
+    .where(and(...where))
     .orderBy(desc(invoices.createdAt), desc(invoices.id))
     .limit(limit + 1);
   return toPage(rows, limit);

@@ -119,7 +119,8 @@ function applyInTransaction(
           ? `transient error: the processor did not answer a fetch of what the event leaves out (${error.message})`
           : transient
             ? `transient error: ${describeDatabaseError(error)}`
-            : `unexpected error: ${(error as Error).message}`;
+            : // Never Drizzle's own message: it quotes the statement and its parameters (payloads, ids).
+              `unexpected error: ${describeDatabaseError(error)}`;
       const [updated] = await tx
         .update(processorEvents)
         .set({ outcome: 'FAILED', replayRequested: true, lastReplayError: message, ...replayBookkeeping })

@@ -237,7 +237,11 @@ async function atRest(real: Real): Promise<void> {
       const made = stripeRefunds.filter((candidate) => candidate.metadata.payment_attempt_id === attempt.id);
       expect(made.length, `refunds made for attempt ${attempt.id}`).toBeLessThanOrEqual(1);
       const moved = made.some((candidate) => candidate.status === 'succeeded' || candidate.status === 'pending');
-      expect(attempt.status === 'SUCCEEDED', `refund attempt ${attempt.id}`).toBe(moved);
+      // An attempt says what its request did when the service learned of it: a refund that moved money
+      // is a succeeded attempt; a succeeded attempt's refund was made, though it may have failed since
+      // (a reversal line gives it back); a failed attempt moved nothing.
+      if (moved) expect(attempt.status, `refund attempt ${attempt.id} (its refund moved money)`).toBe('SUCCEEDED');
+      if (attempt.status === 'SUCCEEDED') expect(made, `refund attempt ${attempt.id} succeeded`).toHaveLength(1);
     }
   }
   const unsettled = await real.world.service.deps.db
@@ -267,12 +271,17 @@ describe('ledger = processor under any interleaving of requests, faults, webhook
           const real: Real = { world, payments, undelivered: [], lastRequest: null };
           await fc.asyncModelRun(() => ({ model: { steps: 0 }, real }), commands);
           await withinTimeLimit(atRest(real), 'coming to rest');
+        } catch (error) {
+          if (process.env.PROPERTY_TRACE) console.log(`failed after ${Date.now() - started} ms: ${[...commands].join('; ')}\n  ${String(error).slice(0, 300)}`);
+          throw error;
         } finally {
           await withinTimeLimit(close(), "closing the run's world");
         }
         if (process.env.PROPERTY_TRACE) console.log(`${Date.now() - started} ms: ${[...commands].join('; ')}`);
       }),
-      { numRuns: PROPERTY_RUNS, seed: PROPERTY_SEED },
+      // Shrinking a failure re-runs it many times over; past ten minutes fast-check stops and reports the
+      // smallest counterexample so far (and an unfinished clean run counts as a failure too).
+      { numRuns: PROPERTY_RUNS, seed: PROPERTY_SEED, plugins: [fc.interruptAfterTimeLimit(600_000, { failOnInterrupt: true })] },
     );
   });
 });

@@ -154,6 +154,25 @@ class DeliverWebhooks extends Step {
   toString = () => `deliver webhooks (order ${this.order.join(',')}, kept ${this.kept.map((keep) => (keep ? 1 : 0)).join('')}${this.duplicate ? ', duplicates' : ''})`;
 }
 
+/**
+ * The shape of most bugs this test was written for, as one step so that runs meet it often: a request
+ * whose answer is lost after the processor acted, its webhooks lost too, a day in which the processor
+ * forgets the key, then the client's retry with the same key.
+ */
+class LostAnswerThenADay extends Step {
+  constructor(readonly request: Capture | Refund) {
+    super();
+  }
+  async act(real: Real) {
+    await this.request.act(real);
+    collect(real);
+    real.undelivered.length = 0;
+    await aDayPasses(real.world);
+    await real.lastRequest?.();
+  }
+  toString = () => `${this.request} with its answer and webhooks lost, a day, the retry`;
+}
+
 class DayPasses extends Step {
   async act(real: Real) {
     await aDayPasses(real.world);
@@ -191,7 +210,12 @@ const amount = fc.option(fc.integer({ min: 1, max: 4_000 }), { nil: null });
 const fault = fc.constantFrom(...FAULTS);
 const captureStep = fc.tuple(payment, amount, fault, key).map(([p, a, f, k]) => new Capture(p, a, f, k));
 const refundStep = fc.tuple(payment, amount, fault, key).map(([p, a, f, k]) => new Refund(p, a, f, k));
+const afterFault = fc.constantFrom<Fault>('fail-after', 'drop-after');
+const lostAnswerStep = fc
+  .tuple(fc.boolean(), payment, amount, afterFault, key)
+  .map(([isCapture, p, a, f, k]) => new LostAnswerThenADay(isCapture ? new Capture(p, a, f, k) : new Refund(p, a, f, k)));
 const steps = [
+  lostAnswerStep,
   captureStep,
   captureStep,
   refundStep,

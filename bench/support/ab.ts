@@ -18,6 +18,8 @@ export type PhaseResult = {
   latencies: Float64Array;
   /** SQL statements per done request (pg_stat_statements, BEGIN/COMMIT not counted). */
   statements: number;
+  /** Calls per done request, by statement (pg_stat_statements' normalized text). */
+  byStatement: Map<string, number>;
   /** Anything that went wrong (non-2xx, wrong rows): printed, and the bench exits 1. */
   problems: string[];
 };
@@ -68,6 +70,16 @@ export async function runAB(title: string, unit: string, cases: Case[], repetiti
     ),
   );
   console.log(`rates: median of the repetitions; latencies: over all of them; ratio = service ÷ baseline, per repetition`);
+  for (const row of rows) {
+    // The honesty check: statements the two sides do not run equally often.
+    const [service, baseline] = [row.service.at(-1)!.byStatement, row.baseline.at(-1)!.byStatement];
+    const differing = [...new Set([...service.keys(), ...baseline.keys()])]
+      .map((text) => ({ text, service: service.get(text) ?? 0, baseline: baseline.get(text) ?? 0 }))
+      .filter((entry) => Math.abs(entry.service - entry.baseline) >= 0.05)
+      .sort((a, b) => Math.abs(b.service - b.baseline) - Math.abs(a.service - a.baseline));
+    if (differing.length) console.log(`\n${row.label}: statements run unequally (calls per request, service / baseline, last repetition)`);
+    for (const entry of differing.slice(0, 12)) console.log(`  ${fixed(entry.service, 2).padStart(5)} / ${fixed(entry.baseline, 2).padEnd(5)} ${entry.text.replace(/\s+/g, ' ').slice(0, 110)}`);
+  }
   const problems = rows.flatMap((row) => [...row.service, ...row.baseline].flatMap((phase) => phase.problems.map((problem) => `${row.label}: ${problem}`)));
   for (const problem of problems) console.log(`PROBLEM ${problem}`);
   return problems.length ? 1 : 0;

@@ -61,7 +61,7 @@ export type WriteRig = {
 export async function startWriteRig(options: WriteOptions): Promise<WriteRig> {
   const pg = await startBenchPostgres({ pgStatStatements: true });
   const setup = postgres(pg.url, { max: 2, onnotice: () => {} });
-  const service = await startBenchService(pg.url, { STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, ...(options.dbPool ? { DB_POOL_SIZE: String(options.dbPool) } : {}) });
+  const service = await startBenchService(pg.url, { STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, ...(options.dbPool ? { DB_POOL_SIZE: String(options.dbPool) } : {}) }, 'api');
   const { config } = service.deps;
   const bare = await startBareServer({
     databaseUrl: pg.url,
@@ -119,7 +119,14 @@ export async function measurePhase(
   if (result.errors || result.timeouts) problems.push(`${result.errors} errors, ${result.timeouts} timeouts`);
   if (done !== spec.requests.length) problems.push(`${done} of ${spec.requests.length} requests did their work`);
   // The statements of a few requests still in flight at the reset, or pg-boss's polling, blur this a little.
-  return { done, seconds: result.seconds, latencies: result.accepted, statements: stats.calls / Math.max(done, 1), problems };
+  return {
+    done,
+    seconds: result.seconds,
+    latencies: result.accepted,
+    statements: stats.calls / Math.max(done, 1),
+    byStatement: new Map(stats.all.map((row) => [row.query, row.calls / Math.max(done, 1)])),
+    problems,
+  };
 }
 
 /** How many requests a phase of `seconds` needs at the rate last seen (at least a few per connection). */

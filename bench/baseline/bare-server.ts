@@ -42,21 +42,17 @@ const SQL = {
   lockInvoice: `select ${INVOICE_Q}, ${WORKSPACE_Q} from "invoices" inner join "workspaces" on "workspaces"."id" = "invoices"."workspace_id" where "invoices"."id" = $1 for update of "invoices"`,
   attemptByKey: `select ${ATTEMPT} from "payment_attempts" where ("payment_attempts"."workspace_id" = $1 and "payment_attempts"."idempotency_key" = $2) for update`,
   rollout: `select "value" from "settings" where "settings"."key" = $1`,
-  reserved: `select "invoice_id", "kind", sum("amount") from "payment_attempts" where ("payment_attempts"."invoice_id" in ($1) and "payment_attempts"."status" IN ('PENDING', 'UNKNOWN')) group by "payment_attempts"."invoice_id", "payment_attempts"."kind"`,
+  reserved: `select "kind", sum("amount") from "payment_attempts" where ("payment_attempts"."invoice_id" = $1 and "payment_attempts"."status" IN ('PENDING', 'UNKNOWN')) group by "payment_attempts"."kind"`,
   insertAttempt: `insert into "payment_attempts" ("id", "invoice_id", "workspace_id", "kind", "status", "amount", "currency", "reason", "note", "idempotency_key", "request_hash", "processor_object_id", "error_code", "error_message", "requested_by", "created_at", "completed_at", "metadata") values (default, $1, $2, $3, default, $4, $5, $6, $7, $8, $9, default, default, default, $10, default, default, $11) returning ${ATTEMPT}`,
-  timeline: `insert into "invoice_timeline_events" ("id", "invoice_id", "type", "source", "occurred_at", "data", "adjustment_id", "payment_attempt_id", "processor_event_id", "dedupe_key") values (default, $1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict ("dedupe_key") do nothing returning "id"`,
-  timelineNow: `insert into "invoice_timeline_events" ("id", "invoice_id", "type", "source", "occurred_at", "data", "adjustment_id", "payment_attempt_id", "processor_event_id", "dedupe_key") values (default, $1, $2, $3, default, $4, $5, $6, $7, $8) on conflict ("dedupe_key") do nothing returning "id"`,
+  timeline: `insert into "invoice_timeline_events" ("id", "invoice_id", "type", "source", "occurred_at", "data", "adjustment_id", "payment_attempt_id", "processor_event_id", "dedupe_key") values (default, $1, $2, $3, coalesce($4::timestamptz, now()), $5, $6, $7, $8, $9) on conflict ("dedupe_key") do nothing returning "id"`,
   lockAttempt: `select ${ATTEMPT} from "payment_attempts" where "payment_attempts"."id" = $1 for update`,
   insertAdjustment: `insert into "invoice_adjustments" (${ADJUSTMENT}) values (default, $1, $2, $3, $4, default, default, $5, $6, $7, $8, $9, default) returning ${ADJUSTMENT}`,
   captureInvoice: `update "invoices" set "amount_captured" = $1, "payment_intent_id" = $2, "external_processor_id" = $3, "captured_at" = $4, "settled_at" = $5, "updated_at" = $6 where "invoices"."id" = $7 returning ${INVOICE}`,
   attemptSucceeded: `update "payment_attempts" set "status" = $1, "processor_object_id" = $2, "error_code" = $3, "error_message" = $4, "completed_at" = $5 where "payment_attempts"."id" = $6 returning ${ATTEMPT}`,
-  readInvoice: `select ${INVOICE} from "invoices" where "invoices"."id" = $1`,
-  readAdjustment: `select ${ADJUSTMENT} from "invoice_adjustments" where "invoice_adjustments"."payment_attempt_id" = $1`,
-  readRefund: `select "id", "invoice_id", "adjustment_id", "payment_attempt_id", "amount", "currency", "reason", "note", "source", "processor_refund_id", "failed_at", "created_at" from "refunds" where "refunds"."payment_attempt_id" = $1`,
   insertEvent: `insert into "processor_events" (${EVENT}) values (default, $1, $2, $3, $4, default, $5, $6, $7, default, default, default, $8, $9, default, default, default, $10, default, default) on conflict do nothing returning "id"`,
   duplicateOf: `select ${EVENT} from "processor_events" where ("processor_events"."provider" = $1 and ("processor_events"."external_id" = $2 or "processor_events"."payload_hash" = $3)) limit $4`,
   lockEvent: `select ${EVENT} from "processor_events" where "processor_events"."id" = $1 for update`,
-  lockInvoiceById: `select ${INVOICE} from "invoices" where "invoices"."id" = $1 limit $2 for update`,
+  lockInvoiceById: `select ${INVOICE} from "invoices" where "invoices"."id" = $1 for update`,
   eventDone: `update "processor_events" set "invoice_id" = $1, "processed_at" = $2, "outcome" = $3, "replay_requested" = $4, "last_replay_error" = $5, "replay_due_at" = $6 where "processor_events"."id" = $7 returning ${EVENT}`,
 };
 
@@ -86,16 +82,15 @@ export async function startBareServer(options: BareOptions): Promise<BareServer>
     const requestHash = createHash('sha256').update(json([['amount', null], ['invoiceId', invoiceId], ['operation', 'capture']])).digest('hex');
     const reserved = await sql.begin(async (tx) => {
       const q = on(tx);
-      const [invoice] = await q(SQL.lockInvoice, [invoiceId]);
+      const [[invoice], [stage]] = await Promise.all([q(SQL.lockInvoice, [invoiceId]), q(SQL.rollout, ['billing_rollout_stage'])]);
       if (!invoice) throw new Error('not found');
       if ((await q(SQL.attemptByKey, [invoice.workspace_id, idempotencyKey])).length) throw new Error('key known');
-      const [stage] = await q(SQL.rollout, ['billing_rollout_stage']);
       if (stage && stage.value === 'OFF') throw new Error('rollout');
       const pending = (await q(SQL.reserved, [invoiceId])).reduce((sum, row) => sum + (row.kind === 'CAPTURE' ? Number(row.sum) : 0), 0);
       const amount = Number(invoice.amount_due) - Number(invoice.amount_captured) - pending;
       if (amount <= 0) throw new Error('nothing to capture');
       const [attempt] = await q(SQL.insertAttempt, [invoiceId, invoice.workspace_id, 'CAPTURE', amount, invoice.currency, null, null, idempotencyKey, requestHash, tokenId, json({ finalCapture: true })]);
-      await q(SQL.timelineNow, [invoiceId, 'CAPTURE_REQUESTED', 'API', json({ amount, currency: invoice.currency }), null, attempt!.id, null, `attempt:${attempt!.id}:requested`]);
+      await q(SQL.timeline, [invoiceId, 'CAPTURE_REQUESTED', 'API', null, json({ amount, currency: invoice.currency }), null, attempt!.id, null, `attempt:${attempt!.id}:requested`]);
       const startAfter = new Date(Date.now() + options.settleDelaySeconds * 1000).toISOString();
       await q(...jobInsert('settle-attempt', { attemptId: attempt!.id }, { singletonKey: attempt!.id as string, startAfter }));
       return { attempt: attempt!, paymentIntentId: invoice.payment_intent_id as string };
@@ -111,12 +106,11 @@ export async function startBareServer(options: BareOptions): Promise<BareServer>
     });
     return sql.begin(async (tx) => {
       const q = on(tx);
-      const [invoice] = await q(SQL.lockInvoice, [invoiceId]);
-      await q(SQL.lockAttempt, [attempt.id]);
+      const [[invoice]] = await Promise.all([q(SQL.lockInvoice, [invoiceId]), q(SQL.lockAttempt, [attempt.id])]);
       const missing = result.capturedTotal - Number(invoice!.amount_captured);
       const movement = `${result.chargeId}:captured:${result.capturedTotal}`;
       const [adjustment] = await q(SQL.insertAdjustment, [invoiceId, 'CAPTURE', missing, invoice!.currency, 'API', attempt.id, null, result.chargeId, movement]);
-      await q(SQL.captureInvoice, [result.capturedTotal, result.paymentIntentId, result.chargeId, result.capturedAt, result.settledAt, new Date(), invoiceId]);
+      const [after] = await q(SQL.captureInvoice, [result.capturedTotal, result.paymentIntentId, result.chargeId, result.capturedAt, result.settledAt, new Date(), invoiceId]);
       const data = { amount: missing, currency: invoice!.currency, processorObjectId: result.chargeId, chargeId: result.chargeId, paymentIntentId: result.paymentIntentId, capturedTotal: result.capturedTotal };
       await q(SQL.timeline, [invoiceId, 'CAPTURE_SUCCEEDED', 'API', result.capturedAt, json(data), adjustment!.id, attempt.id, null, `adjustment:${adjustment!.id}`]);
       if (result.settledAt) {
@@ -124,9 +118,6 @@ export async function startBareServer(options: BareOptions): Promise<BareServer>
       }
       await q(...jobInsert('capture-notification', { invoiceId, adjustmentId: adjustment!.id as string }));
       const [updated] = await q(SQL.attemptSucceeded, ['SUCCEEDED', result.chargeId, null, null, new Date(), attempt.id]);
-      const [after] = await q(SQL.readInvoice, [invoiceId]);
-      await q(SQL.readAdjustment, [attempt.id]);
-      await q(SQL.readRefund, [attempt.id]);
       return { invoice: { id: invoiceId, status: after!.status, amountCaptured: Number(after!.amount_captured) }, attempt: { id: updated!.id, status: updated!.status }, adjustment: { id: adjustment!.id, amount: missing } };
     });
   }
@@ -151,7 +142,7 @@ export async function startBareServer(options: BareOptions): Promise<BareServer>
       await on(tx)(SQL.lockEvent, [stored.id]);
       const invoiceId = await tx.savepoint(async (savepoint) => {
         const q = on(savepoint);
-        const [invoice] = await q(SQL.lockInvoiceById, [intent.metadata.invoice_id, 2]);
+        const [invoice] = await q(SQL.lockInvoiceById, [intent.metadata.invoice_id]);
         if (!invoice) throw new Error('no invoice');
         const missing = intent.amount_received - Number(invoice.amount_captured);
         if (missing <= 0) return invoice.id;

@@ -46,7 +46,7 @@ export async function run(argv: string[]): Promise<number> {
       ),
       baseline: side(clients, `${rig.bare.url}/capture`, (invoiceId, idempotencyKey) => JSON.stringify({ invoiceId, idempotencyKey })),
     }));
-    return await runAB('capture: captureInvoice vs bare baseline (same SQL)', 'captures', cases, options.repetitions);
+    return await runAB('capture: captureInvoice vs bare baseline (same SQL)', 'captures', cases, options.repetitions, options.profile);
   } finally {
     await rig.stop();
   }

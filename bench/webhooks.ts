@@ -44,7 +44,7 @@ export async function run(argv: string[]): Promise<number> {
       service: side(clients, `${rig.serviceUrl}/webhooks/stripe`),
       baseline: side(clients, `${rig.bare.url}/webhooks/stripe`),
     }));
-    return await runAB('webhooks: POST /webhooks/stripe vs bare baseline (same SQL)', 'events', cases, options.repetitions);
+    return await runAB('webhooks: POST /webhooks/stripe vs bare baseline (same SQL)', 'events', cases, options.repetitions, options.profile);
   } finally {
     await rig.stop();
   }

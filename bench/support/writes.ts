@@ -18,12 +18,13 @@ import { startBenchService } from './service.js';
  */
 export const WEBHOOK_SECRET = 'whsec_bench';
 
-export type WriteOptions = { clients: number[]; seconds: number; repetitions: number; dbPool?: number };
+export type WriteOptions = { clients: number[]; seconds: number; repetitions: number; dbPool?: number; profile?: string };
 
 export const WRITE_USAGE = `  --clients 8,32     autocannon connections, comma separated
   --seconds 4        seconds per phase (each repetition runs one service and one baseline phase)
   --repetitions 3    A/B repetitions per client count
-  --db-pool N        the service's DB_POOL_SIZE, and the baseline's pool (default: the service's default)`;
+  --db-pool N        the service's DB_POOL_SIZE, and the baseline's pool (default: the service's default)
+  --profile FILE     write the CPU profile of the service's phases (only) to FILE (.cpuprofile)`;
 
 export function parseWriteOptions(argv: string[], usage: string): WriteOptions | undefined {
   const { values } = parseArgs({
@@ -33,6 +34,7 @@ export function parseWriteOptions(argv: string[], usage: string): WriteOptions |
       seconds: { type: 'string', default: '4' },
       repetitions: { type: 'string', default: '3' },
       'db-pool': { type: 'string' },
+      profile: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -45,6 +47,7 @@ export function parseWriteOptions(argv: string[], usage: string): WriteOptions |
     seconds: wholeNumber('seconds', values.seconds, 1, 300),
     repetitions: wholeNumber('repetitions', values.repetitions, 1, 50),
     ...(values['db-pool'] ? { dbPool: wholeNumber('db-pool', values['db-pool'], 1, 200) } : {}),
+    ...(values.profile ? { profile: values.profile } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
+import { PhaseProfiler } from './profile.js';
 import { percentile } from './stats.js';
 import { fixed, formatTable } from './table.js';
 
@@ -28,7 +29,8 @@ export type Case = { label: string; service: () => Promise<PhaseResult>; baselin
 
 type Row = { label: string; service: PhaseResult[]; baseline: PhaseResult[] };
 
-export async function runAB(title: string, unit: string, cases: Case[], repetitions: number): Promise<number> {
+export async function runAB(title: string, unit: string, cases: Case[], repetitions: number, profileFile?: string): Promise<number> {
+  const profiler = profileFile ? new PhaseProfiler(profileFile) : undefined;
   const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
   const before = machineLoad();
   const rows: Row[] = [];
@@ -39,12 +41,13 @@ export async function runAB(title: string, unit: string, cases: Case[], repetiti
       const order = rep % 2 === 1 ? (['service', 'baseline'] as const) : (['baseline', 'service'] as const);
       for (const side of order) {
         log(`${entry.label}, repetition ${rep}/${repetitions}: ${side}…`);
-        row[side].push(await entry[side]());
+        row[side].push(await (profiler && side === 'service' ? profiler.during(entry.service) : entry[side]()));
       }
     }
     rows.push(row);
   }
   const after = machineLoad();
+  profiler?.write();
   const rate = (phase: PhaseResult) => phase.done / phase.seconds;
   const median = (values: number[]) => percentile(Float64Array.from(values).sort(), 50);
   const all = (phases: PhaseResult[]) => Float64Array.from(phases.flatMap((phase) => [...phase.latencies])).sort();

@@ -90,9 +90,11 @@ export async function startBareServer(options: BareOptions): Promise<BareServer>
       const amount = Number(invoice.amount_due) - Number(invoice.amount_captured) - pending;
       if (amount <= 0) throw new Error('nothing to capture');
       const [attempt] = await q(SQL.insertAttempt, [invoiceId, invoice.workspace_id, 'CAPTURE', amount, invoice.currency, null, null, idempotencyKey, requestHash, tokenId, json({ finalCapture: true })]);
-      await q(SQL.timeline, [invoiceId, 'CAPTURE_REQUESTED', 'API', null, json({ amount, currency: invoice.currency }), null, attempt!.id, null, `attempt:${attempt!.id}:requested`]);
       const startAfter = new Date(Date.now() + options.settleDelaySeconds * 1000).toISOString();
-      await q(...jobInsert('settle-attempt', { attemptId: attempt!.id }, { singletonKey: attempt!.id as string, startAfter }));
+      await Promise.all([
+        q(SQL.timeline, [invoiceId, 'CAPTURE_REQUESTED', 'API', null, json({ amount, currency: invoice.currency }), null, attempt!.id, null, `attempt:${attempt!.id}:requested`]),
+        q(...jobInsert('settle-attempt', { attemptId: attempt!.id }, { singletonKey: attempt!.id as string, startAfter })),
+      ]);
       return { attempt: attempt!, paymentIntentId: invoice.payment_intent_id as string };
     });
     const { attempt } = reserved;
@@ -110,13 +112,15 @@ export async function startBareServer(options: BareOptions): Promise<BareServer>
       const missing = result.capturedTotal - Number(invoice!.amount_captured);
       const movement = `${result.chargeId}:captured:${result.capturedTotal}`;
       const [adjustment] = await q(SQL.insertAdjustment, [invoiceId, 'CAPTURE', missing, invoice!.currency, 'API', attempt.id, null, result.chargeId, movement]);
-      const [after] = await q(SQL.captureInvoice, [result.capturedTotal, result.paymentIntentId, result.chargeId, result.capturedAt, result.settledAt, new Date(), invoiceId]);
       const data = { amount: missing, currency: invoice!.currency, processorObjectId: result.chargeId, chargeId: result.chargeId, paymentIntentId: result.paymentIntentId, capturedTotal: result.capturedTotal };
-      await q(SQL.timeline, [invoiceId, 'CAPTURE_SUCCEEDED', 'API', result.capturedAt, json(data), adjustment!.id, attempt.id, null, `adjustment:${adjustment!.id}`]);
-      if (result.settledAt) {
-        await q(SQL.timeline, [invoiceId, 'PAYMENT_SETTLED', 'API', result.settledAt, json({ settledObjectId: result.chargeId }), null, null, null, `settlement:${invoiceId}:${result.chargeId}`]);
-      }
-      await q(...jobInsert('capture-notification', { invoiceId, adjustmentId: adjustment!.id as string }));
+      const [[after]] = await Promise.all([
+        q(SQL.captureInvoice, [result.capturedTotal, result.paymentIntentId, result.chargeId, result.capturedAt, result.settledAt, new Date(), invoiceId]),
+        q(SQL.timeline, [invoiceId, 'CAPTURE_SUCCEEDED', 'API', result.capturedAt, json(data), adjustment!.id, attempt.id, null, `adjustment:${adjustment!.id}`]),
+        result.settledAt
+          ? q(SQL.timeline, [invoiceId, 'PAYMENT_SETTLED', 'API', result.settledAt, json({ settledObjectId: result.chargeId }), null, null, null, `settlement:${invoiceId}:${result.chargeId}`])
+          : undefined,
+        q(...jobInsert('capture-notification', { invoiceId, adjustmentId: adjustment!.id as string })),
+      ]);
       const [updated] = await q(SQL.attemptSucceeded, ['SUCCEEDED', result.chargeId, null, null, new Date(), attempt.id]);
       return { invoice: { id: invoiceId, status: after!.status, amountCaptured: Number(after!.amount_captured) }, attempt: { id: updated!.id, status: updated!.status }, adjustment: { id: adjustment!.id, amount: missing } };
     });
@@ -149,10 +153,12 @@ export async function startBareServer(options: BareOptions): Promise<BareServer>
         const capturedAt = new Date(event.created * 1000);
         const movement = `${intent.latest_charge}:captured:${intent.amount_received}`;
         const [adjustment] = await q(SQL.insertAdjustment, [invoice.id, 'CAPTURE', missing, invoice.currency, 'WEBHOOK', null, stored.id, intent.latest_charge, movement]);
-        await q(SQL.captureInvoice, [intent.amount_received, intent.id, intent.latest_charge, capturedAt, null, new Date(), invoice.id]);
         const data = { amount: missing, currency: invoice.currency, processorObjectId: intent.latest_charge, chargeId: intent.latest_charge, paymentIntentId: intent.id, capturedTotal: intent.amount_received };
-        await q(SQL.timeline, [invoice.id, 'CAPTURE_SUCCEEDED', 'WEBHOOK', capturedAt, json(data), adjustment!.id, null, stored.id, `adjustment:${adjustment!.id}`]);
-        await q(...jobInsert('capture-notification', { invoiceId: invoice.id as string, adjustmentId: adjustment!.id as string }));
+        await Promise.all([
+          q(SQL.captureInvoice, [intent.amount_received, intent.id, intent.latest_charge, capturedAt, null, new Date(), invoice.id]),
+          q(SQL.timeline, [invoice.id, 'CAPTURE_SUCCEEDED', 'WEBHOOK', capturedAt, json(data), adjustment!.id, null, stored.id, `adjustment:${adjustment!.id}`]),
+          q(...jobInsert('capture-notification', { invoiceId: invoice.id as string, adjustmentId: adjustment!.id as string })),
+        ]);
         return invoice.id;
       });
       await on(tx)(SQL.eventDone, [invoiceId, new Date(), 'PROCESSED', false, null, null, stored.id]);

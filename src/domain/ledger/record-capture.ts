@@ -81,16 +81,20 @@ export async function recordCapturedTotal(
     processorObjectId: chargeOrIntent,
     processorMovementId: `${chargeOrIntent}:captured:${total.capturedTotal}`,
   });
-  const [updated] = await raiseCaptured(context.tx, { ...identity, id: invoice.id, amountCaptured: total.capturedTotal, updatedAt: new Date() });
-  await appendTimelineEvents(context.tx, [
-    adjustmentTimelineEntry(adjustment!, total.capturedAt ?? adjustment!.createdAt, {
-      chargeId: total.chargeId,
-      paymentIntentId: updated!.paymentIntentId,
-      capturedTotal: total.capturedTotal,
-    }),
+  // What follows from the line needs nothing back from Postgres but the line itself: sent together,
+  // in this order, in one round trip.
+  const [[updated]] = await Promise.all([
+    raiseCaptured(context.tx, { ...identity, id: invoice.id, amountCaptured: total.capturedTotal, updatedAt: new Date() }),
+    appendTimelineEvents(context.tx, [
+      adjustmentTimelineEntry(adjustment!, total.capturedAt ?? adjustment!.createdAt, {
+        chargeId: total.chargeId,
+        paymentIntentId: identity.paymentIntentId,
+        capturedTotal: total.capturedTotal,
+      }),
+    ]),
+    appendSettlement(context, invoice, total),
+    context.jobs.enqueue(context.tx, 'capture-notification', { invoiceId: invoice.id, adjustmentId: adjustment!.id }),
   ]);
-  await appendSettlement(context, updated!, total);
-  await context.jobs.enqueue(context.tx, 'capture-notification', { invoiceId: invoice.id, adjustmentId: adjustment!.id });
   context.recorded?.push({ kind: 'CAPTURE', currency: invoice.currency, outcome: 'succeeded', amount: missing });
   return { invoice: updated!, adjustment: adjustment! };
 }

@@ -60,34 +60,37 @@ export async function reserveAttempt(
       assertRolloutAllows(stage, workspace);
       const planned = await plan(tx, invoice);
       const [attempt] = await insertAttempt(tx, {
-          invoiceId: invoice.id,
-          workspaceId: workspace.id,
-          kind: request.kind,
-          amount: planned.amount,
-          currency: invoice.currency,
-          reason: planned.reason ?? null,
-          note: planned.note ?? null,
-          idempotencyKey: request.idempotencyKey,
-          requestHash: request.requestHash,
-          requestedBy: viewer.tokenId,
-          metadata: planned.metadata ?? null,
-        });
-      await appendTimelineEvents(tx, [
-        {
-          invoiceId: invoice.id,
-          type: request.kind === 'CAPTURE' ? 'CAPTURE_REQUESTED' : 'REFUND_REQUESTED',
-          source: 'API',
-          dedupeKey: `attempt:${attempt!.id}:requested`,
-          data: { amount: planned.amount, currency: invoice.currency, ...(planned.reason ? { reason: planned.reason } : {}) },
-          paymentAttemptId: attempt!.id,
-        },
+        invoiceId: invoice.id,
+        workspaceId: workspace.id,
+        kind: request.kind,
+        amount: planned.amount,
+        currency: invoice.currency,
+        reason: planned.reason ?? null,
+        note: planned.note ?? null,
+        idempotencyKey: request.idempotencyKey,
+        requestHash: request.requestHash,
+        requestedBy: viewer.tokenId,
+        metadata: planned.metadata ?? null,
+      });
+      // The event and the job need only the attempt's id: sent together, one round trip.
+      await Promise.all([
+        appendTimelineEvents(tx, [
+          {
+            invoiceId: invoice.id,
+            type: request.kind === 'CAPTURE' ? 'CAPTURE_REQUESTED' : 'REFUND_REQUESTED',
+            source: 'API',
+            dedupeKey: `attempt:${attempt!.id}:requested`,
+            data: { amount: planned.amount, currency: invoice.currency, ...(planned.reason ? { reason: planned.reason } : {}) },
+            paymentAttemptId: attempt!.id,
+          },
+        ]),
+        deps.jobs.enqueue(
+          tx,
+          'settle-attempt',
+          { attemptId: attempt!.id },
+          { singletonKey: attempt!.id, startAfterSeconds: settleDelaySeconds(deps.config.gatewayTimeoutMs) },
+        ),
       ]);
-      await deps.jobs.enqueue(
-        tx,
-        'settle-attempt',
-        { attemptId: attempt!.id },
-        { singletonKey: attempt!.id, startAfterSeconds: settleDelaySeconds(deps.config.gatewayTimeoutMs) },
-      );
       return { kind: 'new', attempt: attempt!, paymentIntentId: invoice.paymentIntentId };
     });
   } catch (error) {

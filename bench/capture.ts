@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { runAB, type Case, type PhaseResult } from './support/ab.js';
-import { createInvoices, measurePhase, parseWriteOptions, sized, startWriteRig, WRITE_USAGE } from './support/writes.js';
+import { authenticateToken } from '../src/domain/auth/tokens.js';
+import { captureInvoice } from '../src/domain/ledger/capture-invoice.js';
+import { createInvoices, measurePhase, parseWriteOptions, printTrace, sized, startWriteRig, WRITE_USAGE } from './support/writes.js';
 
 export const description = 'captureInvoice (GraphQL over HTTP) vs a bare node:http + postgres.js server sending the same SQL, A/B';
 
@@ -17,6 +19,11 @@ export async function run(argv: string[]): Promise<number> {
   if (!options) return 0;
   const rig = await startWriteRig(options);
   try {
+    if (options.trace) {
+      const [invoice] = await createInvoices(rig, 'TRACE', 1);
+      const viewer = (await authenticateToken(rig.deps.db, rig.token))!;
+      return await printTrace(rig, (deps) => captureInvoice(deps, viewer, { invoiceId: invoice!.id, idempotencyKey: randomUUID() }));
+    }
     let phases = 0;
     const side = (clients: number, url: string, body: (invoiceId: string, key: string) => string) => {
       let lastRate: number | undefined;

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import Stripe from 'stripe';
 import { runAB, type Case, type PhaseResult } from './support/ab.js';
-import { createInvoices, measurePhase, parseWriteOptions, sized, startWriteRig, WEBHOOK_SECRET, WRITE_USAGE } from './support/writes.js';
+import { ingestStripeEvent } from '../src/domain/processor-events/ingest-stripe-event.js';
+import { stripeEventEnvelope } from '../src/domain/processor-events/stripe-event.js';
+import { createInvoices, measurePhase, parseWriteOptions, printTrace, sized, startWriteRig, WEBHOOK_SECRET, WRITE_USAGE } from './support/writes.js';
 
 export const description = 'signed Stripe webhooks (POST /webhooks/stripe) vs a bare node:http + postgres.js server sending the same SQL, A/B';
 
@@ -15,6 +17,11 @@ export async function run(argv: string[]): Promise<number> {
   if (!options) return 0;
   const rig = await startWriteRig(options);
   try {
+    if (options.trace) {
+      const [invoice] = await createInvoices(rig, 'TRACE', 1);
+      const event = stripeEventEnvelope.parse(succeeded('TRACE', invoice!.id, invoice!.pi));
+      return await printTrace(rig, (deps) => ingestStripeEvent(deps, event));
+    }
     let phases = 0;
     const side = (clients: number, url: string) => {
       let lastRate: number | undefined;

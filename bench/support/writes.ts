@@ -10,6 +10,8 @@ import { wholeNumber, wholeNumbers } from './options.js';
 import { startBenchPostgres, type BenchPostgres } from './postgres.js';
 import { readStatementStats, resetStatementStats } from './pg-stats.js';
 import { startBenchService } from './service.js';
+import { traceStatements } from './sql-trace.js';
+import type { Deps } from '../../src/domain/deps.js';
 
 /**
  * What the two write benchmarks (capture, webhooks) share: one embedded Postgres with
@@ -18,13 +20,14 @@ import { startBenchService } from './service.js';
  */
 export const WEBHOOK_SECRET = 'whsec_bench';
 
-export type WriteOptions = { clients: number[]; seconds: number; repetitions: number; dbPool?: number; profile?: string };
+export type WriteOptions = { clients: number[]; seconds: number; repetitions: number; dbPool?: number; profile?: string; trace: boolean };
 
 export const WRITE_USAGE = `  --clients 8,32     autocannon connections, comma separated
   --seconds 4        seconds per phase (each repetition runs one service and one baseline phase)
   --repetitions 3    A/B repetitions per client count
   --db-pool N        the service's DB_POOL_SIZE, and the baseline's pool (default: the service's default)
-  --profile FILE     write the CPU profile of the service's phases (only) to FILE (.cpuprofile)`;
+  --profile FILE     write the CPU profile of the service's phases (only) to FILE (.cpuprofile)
+  --trace            print the statements the service sends for one request (its domain function), then stop`;
 
 export function parseWriteOptions(argv: string[], usage: string): WriteOptions | undefined {
   const { values } = parseArgs({
@@ -35,6 +38,7 @@ export function parseWriteOptions(argv: string[], usage: string): WriteOptions |
       repetitions: { type: 'string', default: '3' },
       'db-pool': { type: 'string' },
       profile: { type: 'string' },
+      trace: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -48,6 +52,7 @@ export function parseWriteOptions(argv: string[], usage: string): WriteOptions |
     repetitions: wholeNumber('repetitions', values.repetitions, 1, 50),
     ...(values['db-pool'] ? { dbPool: wholeNumber('db-pool', values['db-pool'], 1, 200) } : {}),
     ...(values.profile ? { profile: values.profile } : {}),
+    trace: values.trace,
   };
 }
 
@@ -58,6 +63,7 @@ export type WriteRig = {
   bare: BareServer;
   workspaceId: string;
   token: string;
+  deps: Deps;
   stop(): Promise<void>;
 };
 
@@ -85,6 +91,7 @@ export async function startWriteRig(options: WriteOptions): Promise<WriteRig> {
     bare,
     workspaceId: workspace!.id,
     token,
+    deps: service.deps,
     async stop() {
       await bare.close().catch(() => undefined);
       await service.stop().catch(() => undefined);
@@ -135,4 +142,17 @@ export async function measurePhase(
 /** How many requests a phase of `seconds` needs at the rate last seen (at least a few per connection). */
 export function sized(lastRate: number | undefined, seconds: number, clients: number): number {
   return Math.max(clients * 10, Math.ceil((lastRate ?? 100) * seconds));
+}
+
+/**
+ * `--trace`: the statements one request sends through its domain function, in order, with their
+ * parameters (postgres.js's debug hook): what bench/baseline/bare-server.ts must send too.
+ */
+export async function printTrace(rig: WriteRig, work: (deps: Deps) => Promise<unknown>): Promise<number> {
+  const { statements } = await traceStatements(rig.pg.url, rig.deps, work);
+  for (const { text, params } of statements) {
+    if (/pg_catalog\.pg_type/.test(text)) continue; // postgres.js's own type look-up on a new connection
+    console.log(`${text.replace(/\s+/g, ' ').trim()}\n    ${JSON.stringify(params).slice(0, 200)}`);
+  }
+  return 0;
 }

@@ -7,19 +7,34 @@ const spec = workerData as CannonSpec;
 
 const accepted: number[] = [];
 const statuses: Record<string, number> = {};
+let next = 0;
+const list = spec.requests;
 let finish!: (result: autocannon.Result) => void;
 let fail!: (error: unknown) => void;
 const finished = new Promise<autocannon.Result>((resolve, reject) => ((finish = resolve), (fail = reject)));
 const instance = autocannon(
   {
-  url: spec.url,
-  method: 'POST',
-  headers: spec.headers,
-  body: spec.body,
-  connections: spec.connections,
-  duration: spec.seconds,
-  ...(spec.rate ? { overallRate: spec.rate } : {}),
-  timeout: 10,
+    url: spec.url,
+    method: 'POST',
+    headers: spec.headers,
+    ...(spec.body !== undefined ? { body: spec.body } : {}),
+    ...(list
+      ? {
+          amount: list.length,
+          requests: [
+            {
+              setupRequest: (request: autocannon.Request) => {
+                const item = list[next++ % list.length]!;
+                return { ...request, body: item.body, headers: { ...request.headers, ...item.headers } };
+              },
+            },
+          ],
+        }
+      : {}),
+    connections: spec.connections,
+    duration: spec.seconds,
+    ...(spec.rate ? { overallRate: spec.rate } : {}),
+    timeout: 10,
   },
   (error, result) => (error ? fail(error) : finish(result)),
 );

@@ -4,11 +4,14 @@ import { runWorker } from './run-worker.js';
  * A run of autocannon (an off-the-shelf HTTP load generator) in a worker thread: `connections` keep-alive
  * connections for `seconds`; with `rate`, requests are paced to that many per second over all of them
  * (so enough connections make it an open loop), else each connection sends as soon as it is answered.
+ * With `requests`, each request takes the next body (and headers) of the list, and the run stops when
+ * the list is used up (so no invoice or event is sent twice); else every request sends `body`.
  */
 export type CannonSpec = {
   url: string;
   headers: Record<string, string>;
-  body: string;
+  body?: string;
+  requests?: { body: string; headers?: Record<string, string> }[];
   connections: number;
   seconds: number;
   rate?: number;
@@ -21,6 +24,7 @@ export type CannonResult = {
   statuses: Record<string, number>;
   timeouts: number;
   errors: number;
+  /** Wall time of the run, from autocannon. */
   seconds: number;
 };
 

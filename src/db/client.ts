@@ -65,7 +65,7 @@ export function connectDatabase(url: string, options: DatabaseOptions = {}): Dat
 /**
  * Drizzle sends its statements unnamed, so Postgres parses and plans each one every time; postgres.js
  * can keep them as named prepared statements per connection instead. This asks for that on every
- * statement, in transactions and savepoints too: about a third less CPU per capture (docs/benchmarks.md).
+ * statement, in transactions and savepoints too: about a third less CPU per capture (docs/benchmark-runs/2026-11-21-capture*.txt).
  * The app's statement texts are few and fixed (IN lists and multi-row inserts vary only with their
  * length), so the per-connection cache stays small. Drizzle never selects `*`, so adding a column in a
  * migration does not invalidate a running process's statements.

@@ -1,7 +1,7 @@
-import { sql, type SQL } from 'drizzle-orm';
 import PgBoss from 'pg-boss';
 import type { Config } from '../config.js';
 import type { DbOrTx } from '../db/client.js';
+import { executeText } from '../db/prepared.js';
 import { QUEUE_NAMES, type EnqueueOptions, type JobQueue, type QueueName, type QueuePayloads } from '../domain/jobs/queues.js';
 import type { Logger } from '../logger.js';
 
@@ -65,17 +65,22 @@ export async function stopBoss(boss: PgBoss): Promise<void> {
   await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
 }
 
-/** Turns pg-boss's `$1…$n` statement into Drizzle SQL, so it runs on the caller's connection. */
-function toDrizzleSql(text: string, values: unknown[]): SQL {
-  const chunks: SQL[] = [];
-  let last = 0;
-  for (const match of text.matchAll(/\$(\d+)/g)) {
-    chunks.push(sql.raw(text.slice(last, match.index)));
-    chunks.push(sql`${toParameter(values[Number(match[1]) - 1])}`);
-    last = match.index + match[0].length;
+/**
+ * pg-boss's `$1…$n` statement as it runs on the caller's connection: every occurrence of a parameter
+ * becomes one of its own, in order (as when it went through Drizzle SQL: postgres.js then types each
+ * one for its own use, e.g. the start time read both as text and as a timestamp). Renumbered once per
+ * text, kept for the next call.
+ */
+const renumbered = new Map<string, { text: string; order: number[] }>();
+function onCallersConnection(text: string, values: unknown[]): [string, unknown[]] {
+  let statement = renumbered.get(text);
+  if (!statement) {
+    const order = [...text.matchAll(/\$(\d+)/g)].map((match) => Number(match[1]));
+    let next = 0;
+    statement = { text: text.replace(/\$\d+/g, () => `$${++next}`), order };
+    renumbered.set(text, statement);
   }
-  chunks.push(sql.raw(text.slice(last)));
-  return sql.join(chunks);
+  return [statement.text, statement.order.map((index) => toParameter(values[index - 1]))];
 }
 
 // postgres.js refuses `undefined`, and Drizzle's pass-through jsonb serializer would send objects unencoded.
@@ -89,7 +94,7 @@ export function createJobQueue(boss: PgBoss): JobQueue {
   return {
     async enqueue<N extends QueueName>(tx: DbOrTx, name: N, payload: QueuePayloads[N], options: EnqueueOptions = {}) {
       const db = {
-        executeSql: async (text: string, values: unknown[]) => ({ rows: [...(await tx.execute(toDrizzleSql(text, values)))] }),
+        executeSql: async (text: string, values: unknown[]) => ({ rows: await executeText(tx, ...onCallersConnection(text, values)) }),
       };
       return boss.send(name, payload, {
         db,

@@ -1,4 +1,5 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { prepared } from '../../db/prepared.js';
 import type { Tx } from '../../db/client.js';
 import { paymentAttempts, type PaymentAttempt, type Source } from '../../db/schema/index.js';
 import { appendTimelineEvents } from './timeline.js';
@@ -10,13 +11,17 @@ import { appendTimelineEvents } from './timeline.js';
 
 export async function markSucceeded(tx: Tx, attempt: PaymentAttempt, processorObjectId: string): Promise<PaymentAttempt> {
   if (attempt.status === 'SUCCEEDED') return attempt;
-  const [updated] = await tx
-    .update(paymentAttempts)
-    .set({ status: 'SUCCEEDED', processorObjectId, errorCode: null, errorMessage: null, completedAt: new Date() })
-    .where(eq(paymentAttempts.id, attempt.id))
-    .returning();
+  const [updated] = await succeeded(tx, { id: attempt.id, processorObjectId, completedAt: new Date() });
   return updated!;
 }
+
+const succeeded = prepared('attempt_succeeded', (db) =>
+  db
+    .update(paymentAttempts)
+    .set({ status: 'SUCCEEDED', processorObjectId: sql`${sql.placeholder('processorObjectId')}`, errorCode: null, errorMessage: null, completedAt: sql`${sql.placeholder('completedAt')}` })
+    .where(eq(paymentAttempts.id, sql.placeholder('id')))
+    .returning(),
+);
 
 export async function markFailed(tx: Tx, attempt: PaymentAttempt, failure: { code: string; message: string; source: Source }): Promise<PaymentAttempt> {
   if (attempt.status === 'FAILED' || attempt.status === 'SUCCEEDED') return attempt;
@@ -50,6 +55,8 @@ export async function markUnknown(tx: Tx, attempt: PaymentAttempt, message: stri
 }
 
 export async function lockAttempt(tx: Tx, attemptId: string): Promise<PaymentAttempt | undefined> {
-  const [attempt] = await tx.select().from(paymentAttempts).where(eq(paymentAttempts.id, attemptId)).for('update');
+  const [attempt] = await attemptById(tx, { id: attemptId });
   return attempt;
 }
+
+const attemptById = prepared('lock_attempt', (db) => db.select().from(paymentAttempts).where(eq(paymentAttempts.id, sql.placeholder('id'))).for('update'));

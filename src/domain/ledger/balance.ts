@@ -1,16 +1,25 @@
-import { and, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import { paymentAttempts, type AttemptKind, type Invoice } from '../../db/schema/index.js';
 import { attemptIsUnsettled } from '../../db/partial-indexes.js';
+import { prepared } from '../../db/prepared.js';
 
 /** Money reserved by attempts whose outcome is not known yet: it may still move. */
 export type Reserved = { capture: number; refund: number };
 
 export async function reservedAmount(db: DbOrTx, invoiceId: string, kind: AttemptKind): Promise<number> {
-  const reserved = await reservedAmounts(db, [invoiceId]);
-  const amounts = reserved.get(invoiceId);
-  return kind === 'CAPTURE' ? (amounts?.capture ?? 0) : (amounts?.refund ?? 0);
+  const rows = await reservedOnOne(db, { invoiceId });
+  return Number(rows.find((row) => row.kind === kind)?.total ?? 0);
 }
+
+/** One invoice's (the money paths'), built once. */
+const reservedOnOne = prepared('reserved_on_invoice', (db) =>
+  db
+    .select({ kind: paymentAttempts.kind, total: sql<string>`sum(${paymentAttempts.amount})` })
+    .from(paymentAttempts)
+    .where(and(eq(paymentAttempts.invoiceId, sql.placeholder('invoiceId')), attemptIsUnsettled))
+    .groupBy(paymentAttempts.kind),
+);
 
 /** One statement for any number of invoices (the GraphQL DataLoader batches through it). */
 export async function reservedAmounts(db: DbOrTx, invoiceIds: readonly string[]): Promise<Map<string, Reserved>> {

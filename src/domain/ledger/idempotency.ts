@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
+import { prepared } from '../../db/prepared.js';
 import type { Tx } from '../../db/client.js';
 import { paymentAttempts, type PaymentAttempt } from '../../db/schema/index.js';
 import { DomainError } from '../../errors.js';
@@ -31,13 +32,17 @@ export function hashRequest(request: Record<string, unknown>): string {
 }
 
 export async function findAttemptByKey(tx: Tx, workspaceId: string, idempotencyKey: string): Promise<PaymentAttempt | undefined> {
-  const [attempt] = await tx
-    .select()
-    .from(paymentAttempts)
-    .where(and(eq(paymentAttempts.workspaceId, workspaceId), eq(paymentAttempts.idempotencyKey, idempotencyKey)))
-    .for('update');
+  const [attempt] = await attemptByKey(tx, { workspaceId, idempotencyKey });
   return attempt;
 }
+
+const attemptByKey = prepared('attempt_by_key', (db) =>
+  db
+    .select()
+    .from(paymentAttempts)
+    .where(and(eq(paymentAttempts.workspaceId, sql.placeholder('workspaceId')), eq(paymentAttempts.idempotencyKey, sql.placeholder('idempotencyKey'))))
+    .for('update'),
+);
 
 /**
  * What repeating a request with a known key answers, as Stripe does: the first result, errors

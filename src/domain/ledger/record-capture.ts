@@ -1,4 +1,5 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { prepared } from '../../db/prepared.js';
 import { invoiceAdjustments, invoices, type Invoice, type InvoiceAdjustment, type Source } from '../../db/schema/index.js';
 import { adjustmentTimelineEntry } from './adjustment-timeline.js';
 import { assertCurrency, ProcessorMoneyError, type MoneyContext } from './money-context.js';
@@ -70,34 +71,30 @@ export async function recordCapturedTotal(
     );
   }
   const chargeOrIntent = total.chargeId ?? total.paymentIntentId;
-  const [adjustment] = await context.tx
-    .insert(invoiceAdjustments)
-    .values({
-      invoiceId: invoice.id,
-      kind: 'CAPTURE',
-      amount: missing,
-      currency: invoice.currency,
-      source: context.source,
-      paymentAttemptId: total.paymentAttemptId ?? null,
-      processorEventId: context.processorEventId ?? null,
-      processorObjectId: chargeOrIntent,
-      processorMovementId: `${chargeOrIntent}:captured:${total.capturedTotal}`,
-    })
-    .returning();
-  const [updated] = await context.tx
-    .update(invoices)
-    .set({ ...identity, amountCaptured: total.capturedTotal, updatedAt: new Date() })
-    .where(eq(invoices.id, invoice.id))
-    .returning();
-  await appendTimelineEvents(context.tx, [
-    adjustmentTimelineEntry(adjustment!, total.capturedAt ?? adjustment!.createdAt, {
-      chargeId: total.chargeId,
-      paymentIntentId: updated!.paymentIntentId,
-      capturedTotal: total.capturedTotal,
-    }),
+  const [adjustment] = await insertCaptureLine(context.tx, {
+    invoiceId: invoice.id,
+    amount: missing,
+    currency: invoice.currency,
+    source: context.source,
+    paymentAttemptId: total.paymentAttemptId ?? null,
+    processorEventId: context.processorEventId ?? null,
+    processorObjectId: chargeOrIntent,
+    processorMovementId: `${chargeOrIntent}:captured:${total.capturedTotal}`,
+  });
+  // What follows from the line needs nothing back from Postgres but the line itself: sent together,
+  // in this order, in one round trip.
+  const [[updated]] = await Promise.all([
+    raiseCaptured(context.tx, { ...identity, id: invoice.id, amountCaptured: total.capturedTotal, updatedAt: new Date() }),
+    appendTimelineEvents(context.tx, [
+      adjustmentTimelineEntry(adjustment!, total.capturedAt ?? adjustment!.createdAt, {
+        chargeId: total.chargeId,
+        paymentIntentId: identity.paymentIntentId,
+        capturedTotal: total.capturedTotal,
+      }),
+    ]),
+    appendSettlement(context, invoice, total),
+    context.jobs.enqueue(context.tx, 'capture-notification', { invoiceId: invoice.id, adjustmentId: adjustment!.id }),
   ]);
-  await appendSettlement(context, updated!, total);
-  await context.jobs.enqueue(context.tx, 'capture-notification', { invoiceId: invoice.id, adjustmentId: adjustment!.id });
   context.recorded?.push({ kind: 'CAPTURE', currency: invoice.currency, outcome: 'succeeded', amount: missing });
   return { invoice: updated!, adjustment: adjustment! };
 }
@@ -121,3 +118,35 @@ export function settlementEvent(invoiceId: string, settledObjectId: string, sett
     data: { settledObjectId },
   };
 }
+
+const insertCaptureLine = prepared('insert_capture_line', (db) =>
+  db
+    .insert(invoiceAdjustments)
+    .values({
+      invoiceId: sql.placeholder('invoiceId'),
+      kind: 'CAPTURE',
+      amount: sql.placeholder('amount'),
+      currency: sql.placeholder('currency'),
+      source: sql.placeholder('source'),
+      paymentAttemptId: sql.placeholder('paymentAttemptId'),
+      processorEventId: sql.placeholder('processorEventId'),
+      processorObjectId: sql.placeholder('processorObjectId'),
+      processorMovementId: sql.placeholder('processorMovementId'),
+    })
+    .returning(),
+);
+
+const raiseCaptured = prepared('raise_captured', (db) =>
+  db
+    .update(invoices)
+    .set({
+      amountCaptured: sql`${sql.placeholder('amountCaptured')}`,
+      paymentIntentId: sql`${sql.placeholder('paymentIntentId')}`,
+      externalProcessorId: sql`${sql.placeholder('externalProcessorId')}`,
+      capturedAt: sql`${sql.placeholder('capturedAt')}`,
+      settledAt: sql`${sql.placeholder('settledAt')}`,
+      updatedAt: sql`${sql.placeholder('updatedAt')}`,
+    })
+    .where(eq(invoices.id, sql.placeholder('id')))
+    .returning(),
+);

@@ -1,3 +1,5 @@
+import { sql } from 'drizzle-orm';
+import { prepared } from '../../db/prepared.js';
 import { paymentAttempts, type AttemptKind, type Invoice, type PaymentAttempt } from '../../db/schema/index.js';
 import type { Tx } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
@@ -46,7 +48,8 @@ export async function reserveAttempt(
 ): Promise<Reservation> {
   try {
     return await deps.db.transaction(async (tx): Promise<Reservation> => {
-      const { invoice, workspace } = await lockInvoice(tx, viewer, request.invoiceId);
+      // Sent together (one round trip): the lock first, so the stage is read once it is held.
+      const [{ invoice, workspace }, stage] = await Promise.all([lockInvoice(tx, viewer, request.invoiceId), getRolloutStage(tx, deps.config)]);
       const existing = await findAttemptByKey(tx, workspace.id, request.idempotencyKey);
       if (existing) {
         return replayedOutcome(existing, request.requestHash) === 'result'
@@ -54,40 +57,40 @@ export async function reserveAttempt(
           : { kind: 'unresolved', attempt: existing };
       }
 
-      assertRolloutAllows(await getRolloutStage(tx, deps.config), workspace);
+      assertRolloutAllows(stage, workspace);
       const planned = await plan(tx, invoice);
-      const [attempt] = await tx
-        .insert(paymentAttempts)
-        .values({
-          invoiceId: invoice.id,
-          workspaceId: workspace.id,
-          kind: request.kind,
-          amount: planned.amount,
-          currency: invoice.currency,
-          reason: planned.reason ?? null,
-          note: planned.note ?? null,
-          idempotencyKey: request.idempotencyKey,
-          requestHash: request.requestHash,
-          requestedBy: viewer.tokenId,
-          metadata: planned.metadata ?? null,
-        })
-        .returning();
-      await appendTimelineEvents(tx, [
-        {
-          invoiceId: invoice.id,
-          type: request.kind === 'CAPTURE' ? 'CAPTURE_REQUESTED' : 'REFUND_REQUESTED',
-          source: 'API',
-          dedupeKey: `attempt:${attempt!.id}:requested`,
-          data: { amount: planned.amount, currency: invoice.currency, ...(planned.reason ? { reason: planned.reason } : {}) },
-          paymentAttemptId: attempt!.id,
-        },
+      const [attempt] = await insertAttempt(tx, {
+        invoiceId: invoice.id,
+        workspaceId: workspace.id,
+        kind: request.kind,
+        amount: planned.amount,
+        currency: invoice.currency,
+        reason: planned.reason ?? null,
+        note: planned.note ?? null,
+        idempotencyKey: request.idempotencyKey,
+        requestHash: request.requestHash,
+        requestedBy: viewer.tokenId,
+        metadata: planned.metadata ?? null,
+      });
+      // The event and the job need only the attempt's id: sent together, one round trip.
+      await Promise.all([
+        appendTimelineEvents(tx, [
+          {
+            invoiceId: invoice.id,
+            type: request.kind === 'CAPTURE' ? 'CAPTURE_REQUESTED' : 'REFUND_REQUESTED',
+            source: 'API',
+            dedupeKey: `attempt:${attempt!.id}:requested`,
+            data: { amount: planned.amount, currency: invoice.currency, ...(planned.reason ? { reason: planned.reason } : {}) },
+            paymentAttemptId: attempt!.id,
+          },
+        ]),
+        deps.jobs.enqueue(
+          tx,
+          'settle-attempt',
+          { attemptId: attempt!.id },
+          { singletonKey: attempt!.id, startAfterSeconds: settleDelaySeconds(deps.config.gatewayTimeoutMs) },
+        ),
       ]);
-      await deps.jobs.enqueue(
-        tx,
-        'settle-attempt',
-        { attemptId: attempt!.id },
-        { singletonKey: attempt!.id, startAfterSeconds: settleDelaySeconds(deps.config.gatewayTimeoutMs) },
-      );
       return { kind: 'new', attempt: attempt!, paymentIntentId: invoice.paymentIntentId };
     });
   } catch (error) {
@@ -99,3 +102,22 @@ export async function reserveAttempt(
 
 /** Shortly after the processor call would have timed out. */
 export const settleDelaySeconds = (gatewayTimeoutMs: number): number => Math.ceil(gatewayTimeoutMs / 1000) + 10;
+
+const insertAttempt = prepared('insert_attempt', (db) =>
+  db
+    .insert(paymentAttempts)
+    .values({
+      invoiceId: sql.placeholder('invoiceId'),
+      workspaceId: sql.placeholder('workspaceId'),
+      kind: sql.placeholder('kind'),
+      amount: sql.placeholder('amount'),
+      currency: sql.placeholder('currency'),
+      reason: sql.placeholder('reason'),
+      note: sql.placeholder('note'),
+      idempotencyKey: sql.placeholder('idempotencyKey'),
+      requestHash: sql.placeholder('requestHash'),
+      requestedBy: sql.placeholder('requestedBy'),
+      metadata: sql.placeholder('metadata'),
+    })
+    .returning(),
+);

@@ -25,8 +25,9 @@ export async function settleAttempt(
 ): Promise<SettledAttempt> {
   const recorded: PaymentMovement[] = [];
   const settled = await deps.db.transaction(async (tx) => {
-    const { invoice } = await lockInvoice(tx, null, known.invoiceId);
-    const attempt = (await lockAttempt(tx, known.id))!;
+    // Both locks in one round trip, in the order every money path takes them: the invoice, then the attempt.
+    const [{ invoice }, locked] = await Promise.all([lockInvoice(tx, null, known.invoiceId), lockAttempt(tx, known.id)]);
+    const attempt = locked!;
     const previousStatus = attempt.status;
     const context: MoneyContext = { tx, jobs: deps.jobs, source, recorded };
     switch (outcome.kind) {
@@ -36,7 +37,7 @@ export async function settleAttempt(
         return { ...(await attemptResult(tx, await markFailed(tx, attempt, { ...outcome, source }))), previousStatus };
       case 'captured': {
         const { capture } = outcome;
-        const { adjustment } = await recordCapturedTotal(context, invoice, {
+        const recorded = await recordCapturedTotal(context, invoice, {
           paymentIntentId: capture.paymentIntentId,
           chargeId: capture.chargeId,
           capturedTotal: capture.capturedTotal,
@@ -48,8 +49,10 @@ export async function settleAttempt(
           attemptAmount: attempt.amount,
         });
         const updated = await markSucceeded(tx, attempt, capture.chargeId);
-        const result = await attemptResult(tx, updated);
-        return { ...result, adjustment: adjustment ?? result.adjustment, previousStatus };
+        // The line just written is the attempt's; none written means the money was recorded before
+        // (a webhook, or this attempt settled already): then the answer is read back. A capture has no refund.
+        if (recorded.adjustment) return { invoice: recorded.invoice, attempt: updated, adjustment: recorded.adjustment, refund: null, previousStatus };
+        return { ...(await attemptResult(tx, updated)), previousStatus };
       }
       case 'refunded': {
         const written = await recordProcessorRefund(context, invoice, { ...outcome.refund, attemptId: attempt.id });

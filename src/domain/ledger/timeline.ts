@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
+import { prepared } from '../../db/prepared.js';
 import { invoiceTimelineEvents, type Source } from '../../db/schema/index.js';
 
 export const TIMELINE_EVENT_TYPES = [
@@ -33,6 +35,21 @@ export type TimelineEntry = {
 /** Appends timeline events; returns how many were new. */
 export async function appendTimelineEvents(db: DbOrTx, entries: TimelineEntry[]): Promise<number> {
   if (entries.length === 0) return 0;
+  if (entries.length === 1) {
+    const [entry] = entries as [TimelineEntry];
+    const values = {
+      invoiceId: entry.invoiceId,
+      type: entry.type,
+      source: entry.source,
+      dedupeKey: entry.dedupeKey,
+      occurredAt: entry.occurredAt ?? null,
+      data: entry.data ?? {},
+      adjustmentId: entry.adjustmentId ?? null,
+      paymentAttemptId: entry.paymentAttemptId ?? null,
+      processorEventId: entry.processorEventId ?? null,
+    };
+    return (await appendOne(db, values)).length;
+  }
   const inserted = await db
     .insert(invoiceTimelineEvents)
     .values(
@@ -52,3 +69,22 @@ export async function appendTimelineEvents(db: DbOrTx, entries: TimelineEntry[])
     .returning({ id: invoiceTimelineEvents.id });
   return inserted.length;
 }
+
+/** The usual case, one event, built once; without a time of its own it happened now (the column's default). */
+const appendOne = prepared('append_timeline_event', (db) =>
+  db
+    .insert(invoiceTimelineEvents)
+    .values({
+      invoiceId: sql.placeholder('invoiceId'),
+      type: sql.placeholder('type'),
+      source: sql.placeholder('source'),
+      dedupeKey: sql.placeholder('dedupeKey'),
+      occurredAt: sql`coalesce(${sql.placeholder('occurredAt')}::timestamptz, now())`,
+      data: sql.placeholder('data'),
+      adjustmentId: sql.placeholder('adjustmentId'),
+      paymentAttemptId: sql.placeholder('paymentAttemptId'),
+      processorEventId: sql.placeholder('processorEventId'),
+    })
+    .onConflictDoNothing({ target: invoiceTimelineEvents.dedupeKey })
+    .returning({ id: invoiceTimelineEvents.id }),
+);

@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
+import { prepared } from '../../db/prepared.js';
 import { describeDatabaseError, isConnectionError, isTransientError } from '../../db/errors.js';
 import { processorEvents, type ProcessorEvent } from '../../db/schema/index.js';
 import { DomainError } from '../../errors.js';
@@ -63,7 +64,7 @@ function applyInTransaction(
   beforeCommit?: BeforeCommit,
 ): Promise<ProcessResult> {
   return deps.db.transaction(withBeforeCommit(beforeCommit, async (tx) => {
-    const [event] = await tx.select().from(processorEvents).where(eq(processorEvents.id, eventId)).for('update');
+    const [event] = await lockEvent(tx, { id: eventId });
     if (!event) throw new DomainError('NOT_FOUND', `Processor event ${eventId} not found`);
     if (mode === 'replay' && !event.replayRequested) return { event, outcome: 'SKIPPED', error: null };
     if (mode === 'automatic' && !(event.replayRequested && event.replayDueAt)) return { event, outcome: 'SKIPPED', error: null };
@@ -92,6 +93,10 @@ function applyInTransaction(
       if (!applier) throw new ProcessorEventError(`unsupported provider "${event.provider}"`);
       const context = { jobs: deps.jobs, gateway: deps.gateway, source: isReplay ? ('REPLAY' as const) : ('WEBHOOK' as const), processorEventId: event.id, recorded };
       const applied = await tx.transaction((savepoint) => applier({ ...context, tx: savepoint }, event));
+      if (mode === 'live') {
+        const [updated] = await appliedLive(tx, { id: eventId, outcome: applied.outcome, invoiceId: applied.invoiceId ?? event.invoiceId, processedAt: new Date() });
+        return { event: updated!, outcome: applied.outcome, error: null };
+      }
       const [updated] = await tx
         .update(processorEvents)
         .set({
@@ -138,3 +143,21 @@ export function replayLimitError(event: ProcessorEvent, cap: number): DomainErro
     limit: cap,
   });
 }
+
+const lockEvent = prepared('lock_processor_event', (db) => db.select().from(processorEvents).where(eq(processorEvents.id, sql.placeholder('id'))).for('update'));
+
+/** What a live delivery's success writes (the replay bookkeeping of a live delivery is only `replayDueAt: null`), built once. */
+const appliedLive = prepared('processor_event_applied', (db) =>
+  db
+    .update(processorEvents)
+    .set({
+      outcome: sql`${sql.placeholder('outcome')}`,
+      invoiceId: sql`${sql.placeholder('invoiceId')}`,
+      processedAt: sql`${sql.placeholder('processedAt')}`,
+      replayRequested: false,
+      lastReplayError: null,
+      replayDueAt: null,
+    })
+    .where(eq(processorEvents.id, sql.placeholder('id')))
+    .returning(),
+);

@@ -1,4 +1,5 @@
-import { and, eq, or } from 'drizzle-orm';
+import { and, eq, or, sql } from 'drizzle-orm';
+import { prepared } from '../../db/prepared.js';
 import type { DbOrTx } from '../../db/client.js';
 import { processorEvents, type ProcessorEvent } from '../../db/schema/index.js';
 import { paymentIntentReferenced } from './payment-intent-ref.js';
@@ -25,13 +26,28 @@ export async function recordProcessorEvent(
   incoming: IncomingProcessorEvent,
 ): Promise<{ inserted: true; eventId: string } | { inserted: false }> {
   // Only the id comes back: the payload (several KB for real Stripe events) is already in hand.
-  const [event] = await db
-    .insert(processorEvents)
-    .values({ ...incoming, paymentIntentRef: paymentIntentReferenced(incoming), replayRequested: true, outcome: 'RECEIVED' })
-    .onConflictDoNothing()
-    .returning({ id: processorEvents.id });
+  const [event] = await insertEvent(db, { ...incoming, paymentIntentRef: paymentIntentReferenced(incoming) });
   return event ? { inserted: true, eventId: event.id } : { inserted: false };
 }
+
+const insertEvent = prepared('insert_processor_event', (db) =>
+  db
+    .insert(processorEvents)
+    .values({
+      provider: sql.placeholder('provider'),
+      externalId: sql.placeholder('externalId'),
+      eventType: sql.placeholder('eventType'),
+      payload: sql.placeholder('payload'),
+      payloadHash: sql.placeholder('payloadHash'),
+      correlationId: sql.placeholder('correlationId'),
+      workspaceHint: sql.placeholder('workspaceHint'),
+      paymentIntentRef: sql.placeholder('paymentIntentRef'),
+      replayRequested: true,
+      outcome: 'RECEIVED',
+    })
+    .onConflictDoNothing()
+    .returning({ id: processorEvents.id }),
+);
 
 /** A poison event: signed and well-formed, but its payload cannot be stored as jsonb. */
 export type UnstorableProcessorEvent = Omit<IncomingProcessorEvent, 'payload'> & {

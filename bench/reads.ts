@@ -37,7 +37,8 @@ const USAGE = `npm run bench -- reads [options]
   --seconds 5       measured seconds per run
   --connections 8   autocannon connections (closed loop)
   --invoices 500    invoices in the database (each with 2 ledger lines, 3 timeline events, 1 refund)
-  --page 50         invoices per page in the list scenario`;
+  --page 50         invoices per page in the list scenario
+  --only service    run one side only (for a CPU profile: node --cpu-prof dist/bench/run.js reads --only service)`;
 
 
 const SERVICE_NODE = `id number currency amountDue amountCaptured amountRefunded status createdAt
@@ -68,6 +69,7 @@ export async function run(argv: string[]): Promise<number> {
       connections: { type: 'string', default: '8' },
       invoices: { type: 'string', default: '500' },
       page: { type: 'string', default: '50' },
+      only: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -80,6 +82,11 @@ export async function run(argv: string[]): Promise<number> {
   const connections = wholeNumber('connections', values.connections, 1, 1000);
   const invoiceCount = wholeNumber('invoices', values.invoices, 1, 100_000);
   const page = wholeNumber('page', values.page, 1, 100);
+  if (values.only !== undefined && values.only !== 'service' && values.only !== 'postgraphile') {
+    console.error('--only is service or postgraphile');
+    return 2;
+  }
+  const sides: Side[] = values.only ? [values.only as Side] : ['service', 'postgraphile'];
   const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
   const startedAt = Date.now();
   const loadBefore = os.loadavg();
@@ -173,12 +180,12 @@ export async function run(argv: string[]): Promise<number> {
     };
 
     log('warming up…');
-    for (const scenario of scenarios) for (const side of ['service', 'postgraphile'] as const) await measure(scenario, side, 0, Math.min(2, seconds));
+    for (const scenario of scenarios) for (const side of sides) await measure(scenario, side, 0, Math.min(2, seconds));
     const runs: Run[] = [];
     for (let repetition = 1; repetition <= repetitions; repetition++) {
       for (const scenario of scenarios) {
         // Alternate who goes first, so that neither always runs on a machine the other just warmed.
-        const order: Side[] = repetition % 2 === 1 ? ['service', 'postgraphile'] : ['postgraphile', 'service'];
+        const order: Side[] = repetition % 2 === 1 ? sides : [...sides].reverse();
         for (const side of order) {
           log(`repetition ${repetition}/${repetitions}, ${scenario.name}, ${side}…`);
           runs.push(await measure(scenario, side, repetition, seconds));
@@ -198,6 +205,7 @@ export async function run(argv: string[]): Promise<number> {
     });
     console.log(formatTable(['scenario', 'rep', 'server', 'req/s', 'p50 ms', 'p99 ms', 'failed', 'stmts/req'], rows, (column) => column > 2));
     console.log('');
+    if (sides.length < 2) return 0;
     const summary = scenarios.map((scenario) => {
       const ratios: number[] = [];
       for (let repetition = 1; repetition <= repetitions; repetition++) {

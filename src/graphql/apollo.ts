@@ -6,24 +6,28 @@ import {
   ApolloServerPluginSchemaReportingDisabled,
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
-import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import type { GraphQLError, GraphQLSchema, ValidationContext } from 'graphql';
+import { GraphQLError, type GraphQLSchema, type ValidationContext } from 'graphql';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { GraphQLContext } from './context.js';
+import { queryCostRule } from './cost-limit.js';
 import { createFormatError, serviceUnavailableStatus } from './format-error.js';
 
 /**
  * graphql-armor throws by default, which Apollo turns into a 500; reported instead, a rejected query
- * is an ordinary validation error (BAD_USER_INPUT) that names the limit.
+ * is an ordinary validation error (BAD_USER_INPUT) that names the limit. graphql-armor starts its
+ * messages with "Syntax Error:", which the query is not: that prefix is dropped.
  */
 const reportAsValidationError = {
   ignoreIntrospection: true,
   exposeLimits: true,
   propagateOnRejection: false,
-  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
+  onReject: [
+    (context: ValidationContext | null, error: GraphQLError) =>
+      context?.reportError(new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { nodes: error.nodes ?? null })),
+  ],
 };
 
 export function createApolloServer(schema: GraphQLSchema, config: Config, logger: Logger): ApolloServer<GraphQLContext> {
@@ -39,7 +43,8 @@ export function createApolloServer(schema: GraphQLSchema, config: Config, logger
     includeStacktraceInErrorResponses: false,
     validationRules: [
       maxDepthRule({ n: config.graphqlMaxDepth, ...reportAsValidationError }),
-      costLimitRule({ maxCost: config.graphqlMaxCost, ...reportAsValidationError }),
+      // Our own model (cost-limit.ts): statements and objects, knowing that nested lists are batched.
+      queryCostRule({ maxCost: config.graphqlMaxCost }),
       maxAliasesRule({ n: 30, ...reportAsValidationError }),
     ],
     plugins: [

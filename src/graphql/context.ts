@@ -6,6 +6,7 @@ import type {
   InvoiceTimelineEvent,
   PaymentAttempt,
   ProcessorEvent,
+  ReconciliationMismatch,
   Refund,
   Workspace,
 } from '../db/schema/index.js';
@@ -13,6 +14,7 @@ import { canSeeWorkspace, type Viewer } from '../domain/auth/viewer.js';
 import type { Deps } from '../domain/deps.js';
 import { invoicesByIds, processorEventsFor, workspacesByIds } from '../domain/invoices/invoice-history.js';
 import { invoiceListsFor, type InvoiceListKind, type InvoiceListRows } from '../domain/invoices/invoice-lists.js';
+import { mismatchesForRuns } from '../domain/reconciliation/list-runs.js';
 import { DomainError } from '../errors.js';
 
 export type Loaders = {
@@ -23,6 +25,8 @@ export type Loaders = {
   refunds: ListLoader<Refund>;
   paymentAttempts: ListLoader<PaymentAttempt>;
   processorEvents: DataLoader<string, ProcessorEvent[]>;
+  /** A reconciliation run's mismatches. */
+  mismatches: DataLoader<string, ReconciliationMismatch[]>;
   /** Money reserved by attempts in flight, per invoice. */
   reserved: DataLoader<string, Reserved | undefined>;
 };
@@ -70,6 +74,7 @@ export function createLoaders(deps: Deps, viewer: Viewer | null): Loaders {
     refunds: listOf('refunds'),
     paymentAttempts: listOf('paymentAttempts'),
     processorEvents: new DataLoader((ids) => processorEventsFor(db, ids)),
+    mismatches: new DataLoader((ids) => mismatchesForRuns(db, ids)),
     reserved: new DataLoader(async (ids) => {
       const reserved = await reservedAmounts(db, ids);
       return ids.map((id) => reserved.get(id));

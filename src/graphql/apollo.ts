@@ -12,7 +12,7 @@ import { GraphQLError, type GraphQLSchema, type ValidationContext } from 'graphq
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { GraphQLContext } from './context.js';
-import { queryCostRule } from './cost-limit.js';
+import { queryCostLimit } from './cost-limit.js';
 import { createFormatError, serviceUnavailableStatus } from './format-error.js';
 
 /**
@@ -43,8 +43,6 @@ export function createApolloServer(schema: GraphQLSchema, config: Config, logger
     includeStacktraceInErrorResponses: false,
     validationRules: [
       maxDepthRule({ n: config.graphqlMaxDepth, ...reportAsValidationError }),
-      // Our own model (cost-limit.ts): statements and objects, knowing that nested lists are batched.
-      queryCostRule({ maxCost: config.graphqlMaxCost }),
       maxAliasesRule({ n: 30, ...reportAsValidationError }),
     ],
     plugins: [
@@ -57,6 +55,9 @@ export function createApolloServer(schema: GraphQLSchema, config: Config, logger
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
+      // The cost limit (cost-limit.ts): statements and objects, knowing that nested lists are batched,
+      // with the request's variables; the depth and alias limits above are validation rules.
+      queryCostLimit({ maxCost: config.graphqlMaxCost }),
       serviceUnavailableStatus(),
     ],
   });

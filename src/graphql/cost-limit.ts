@@ -1,3 +1,4 @@
+import type { ApolloServerPlugin } from '@apollo/server';
 import {
   getNamedType,
   GraphQLError,
@@ -8,12 +9,14 @@ import {
   isObjectType,
   isInterfaceType,
   Kind,
-  type ASTVisitor,
+  type DocumentNode,
   type FieldNode,
+  type FragmentDefinitionNode,
   type GraphQLCompositeType,
   type GraphQLOutputType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
   type SelectionSetNode,
-  type ValidationContext,
   type ValueNode,
 } from 'graphql';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../domain/pagination.js';
@@ -27,9 +30,8 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../domain/pagination.js';
  *   page already read).
  * - Every object returned costs `OBJECT_COST` (its scalar fields are included: reading, resolving and
  *   serialising them is per object). How many objects a field returns is estimated per parent: a
- *   connection or list with `first` returns at most `first` (a variable counts as the largest page,
- *   100, since validation runs before variables are known, and a literal above 100 counts as what it
- *   asks for); a list without it (an invoice's ledger lines, timeline, refunds…) counts
+ *   connection or list with `first` returns at most `first` (the value the request gives, literal or
+ *   variable; above 100 it counts as what it asks for; omitted, the default page of 20); a list without it (an invoice's ledger lines, timeline, refunds…) counts
  *   `NESTED_LIST_ESTIMATE` per parent. Objects multiply down the query: lists of lists grow fast.
  *
  * A page of 50 invoices with their ledger lines, timeline and refunds costs 4 statements and about
@@ -47,32 +49,50 @@ const MAX_WALK_DEPTH = 64;
 /** Fields whose objects were read with their parent: they cost objects but no statement of their own. */
 const isPageStructure = (typeName: string): boolean => /(Connection|Edge)$/.test(typeName) || typeName === 'PageInfo';
 
-export function queryCostRule(options: { maxCost: number }) {
-  return (context: ValidationContext): ASTVisitor => ({
-    OperationDefinition(operation) {
-      const root = context.getSchema().getRootType(operation.operation);
-      if (!root) return;
-      const cost = selectionCost(context, operation.selectionSet, root, 1, 0, new Set(), undefined);
-      if (cost > options.maxCost) {
-        const shown = Number.isFinite(cost) ? Math.round(cost).toLocaleString('en-US') : 'unbounded';
-        context.reportError(
-          new GraphQLError(
+/**
+ * Checked once the operation is known, with the request's variables (so `first: $first` counts as the
+ * page it asks for); a refusal is a BAD_USER_INPUT naming the limit, before anything is read.
+ */
+export function queryCostLimit(options: { maxCost: number }): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ schema, document, operation, request }) {
+          if (!operation) return;
+          const cost = queryCost(schema, document, operation, request.variables ?? {});
+          if (cost <= options.maxCost) return;
+          const shown = Number.isFinite(cost) ? Math.round(cost).toLocaleString('en-US') : 'unbounded';
+          throw new GraphQLError(
             `Query cost ${shown} exceeds the limit of ${options.maxCost} (GRAPHQL_MAX_COST): each nested list costs one statement and an estimate of the objects it returns; ask for fewer or smaller pages (\`first\`) or fewer nested lists`,
-            { nodes: [operation] },
-          ),
-        );
-      }
+            { nodes: operation, extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } },
+          );
+        },
+      };
     },
-  });
+  };
+}
+
+type Walk = { schema: GraphQLSchema; fragments: Map<string, FragmentDefinitionNode>; variables: Record<string, unknown>; visiting: Set<string> };
+
+export function queryCost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): number {
+  const root = schema.getRootType(operation.operation);
+  if (!root) return 0;
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  const defaults: Record<string, unknown> = {};
+  for (const definition of operation.variableDefinitions ?? []) {
+    const value = definition.defaultValue;
+    if (value?.kind === Kind.INT) defaults[definition.variable.name.value] = Number(value.value);
+  }
+  return selectionCost({ schema, fragments, variables: { ...defaults, ...variables }, visiting: new Set() }, operation.selectionSet, root, 1, 0, undefined);
 }
 
 function selectionCost(
-  context: ValidationContext,
+  walk: Walk,
   selectionSet: SelectionSetNode,
   type: GraphQLCompositeType,
   parents: number,
   depth: number,
-  fragments: Set<string>,
   /** Within a connection: how many edges its `first` allows. */
   pageSize: number | undefined,
 ): number {
@@ -80,21 +100,21 @@ function selectionCost(
   let cost = 0;
   for (const selection of selectionSet.selections) {
     if (selection.kind === Kind.FIELD) {
-      cost += fieldCost(context, selection, type, parents, depth, fragments, pageSize);
+      cost += fieldCost(walk, selection, type, parents, depth, pageSize);
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      const condition = selection.typeCondition ? context.getSchema().getType(selection.typeCondition.name.value) : type;
+      const condition = selection.typeCondition ? walk.schema.getType(selection.typeCondition.name.value) : type;
       if (condition && isCompositeType(condition)) {
-        cost += selectionCost(context, selection.selectionSet, condition, parents, depth, fragments, pageSize);
+        cost += selectionCost(walk, selection.selectionSet, condition, parents, depth, pageSize);
       }
     } else {
       const name = selection.name.value;
-      const fragment = context.getFragment(name);
-      if (!fragment || fragments.has(name)) continue; // unknown or cyclic: other rules report it
-      const condition = context.getSchema().getType(fragment.typeCondition.name.value);
+      const fragment = walk.fragments.get(name);
+      if (!fragment || walk.visiting.has(name)) continue; // unknown or cyclic: validation refuses it
+      const condition = walk.schema.getType(fragment.typeCondition.name.value);
       if (!condition || !isCompositeType(condition)) continue;
-      fragments.add(name);
-      cost += selectionCost(context, fragment.selectionSet, condition, parents, depth, fragments, pageSize);
-      fragments.delete(name);
+      walk.visiting.add(name);
+      cost += selectionCost(walk, fragment.selectionSet, condition, parents, depth, pageSize);
+      walk.visiting.delete(name);
     }
     if (!Number.isFinite(cost)) return Infinity;
   }
@@ -102,12 +122,11 @@ function selectionCost(
 }
 
 function fieldCost(
-  context: ValidationContext,
+  walk: Walk,
   field: FieldNode,
   parentType: GraphQLCompositeType,
   parents: number,
   depth: number,
-  fragments: Set<string>,
   pageSize: number | undefined,
 ): number {
   const name = field.name.value;
@@ -118,7 +137,7 @@ function fieldCost(
   const type = getNamedType(definition.type);
   if (isLeafType(type) || !isCompositeType(type)) return 0;
 
-  const first = firstArgument(field);
+  const first = firstArgument(field, walk.variables);
   let perParent = 1;
   let innerPage: number | undefined;
   if (/Connection$/.test(type.name)) {
@@ -133,21 +152,25 @@ function fieldCost(
   return (
     statements * STATEMENT_COST +
     objects * OBJECT_COST +
-    selectionCost(context, field.selectionSet, type, objects, depth + 1, fragments, innerPage)
+    selectionCost(walk, field.selectionSet, type, objects, depth + 1, innerPage)
   );
 }
 
-/** `first` as written: a literal as given, a variable as the largest page it may be. */
-function firstArgument(field: FieldNode): number | undefined {
+/** `first` as the request gives it; omitted or null: the default page. */
+function firstArgument(field: FieldNode, variables: Record<string, unknown>): number | undefined {
   const argument = field.arguments?.find((candidate) => candidate.name.value === 'first');
-  if (!argument) return undefined;
-  return pageOf(argument.value);
+  return argument ? pageOf(argument.value, variables) : undefined;
 }
 
-function pageOf(value: ValueNode): number | undefined {
+function pageOf(value: ValueNode, variables: Record<string, unknown>): number | undefined {
   if (value.kind === Kind.INT) return Math.max(1, Number(value.value));
-  if (value.kind === Kind.VARIABLE) return MAX_PAGE_SIZE;
   if (value.kind === Kind.NULL) return undefined;
+  if (value.kind === Kind.VARIABLE) {
+    const given = variables[value.name.value];
+    if (given === undefined || given === null) return undefined;
+    // Not an integer: variable coercion refuses the request anyway; count the largest page meanwhile.
+    return typeof given === 'number' && Number.isInteger(given) ? Math.max(1, given) : MAX_PAGE_SIZE;
+  }
   return MAX_PAGE_SIZE;
 }
 

@@ -76,7 +76,7 @@ it(`loads ${INVOICE_COUNT} invoices with every nested list in at most ${MAX_STAT
   const statementCount = statements.length;
   expect(response.body.kind).toBe('single');
   const result = response.body.kind === 'single' ? response.body.singleResult : undefined;
-  expect(result?.errors).toBeUndefined();
+  expect(result?.errors, JSON.stringify(result?.errors)).toBeUndefined();
   const nodes = (result?.data as any).invoices.edges.map((edge: any) => edge.node);
 
   expect(nodes.map((node: any) => node.id).sort()).toEqual(invoices.map((invoice) => invoice.id).sort());

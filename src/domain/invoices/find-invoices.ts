@@ -1,16 +1,38 @@
-import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import { invoices, type Invoice, type InvoiceStatus } from '../../db/schema/index.js';
 import { canSeeWorkspace, workspaceScope, type Viewer } from '../auth/viewer.js';
 import { decodeCursor, pageSize, toPage, type Page } from '../pagination.js';
+import { listSubquery, reviveRows, type InvoiceListKind, type InvoiceListRows } from './invoice-lists.js';
+
+/** The nested lists read with an invoice, when asked for (`include`): one statement for both. */
+export type InvoiceLists = { [K in InvoiceListKind]?: InvoiceListRows[K][] };
+export type InvoiceWithLists = Invoice & { lists: InvoiceLists };
+
+const invoiceColumns = getTableColumns(invoices);
+
+/** The invoice's columns and, for each kind in `include`, its list as one more column. */
+function invoiceSelection(include: readonly InvoiceListKind[]) {
+  if (include.length === 0) return invoiceColumns;
+  return { ...invoiceColumns, ...Object.fromEntries(include.map((kind) => [`list:${kind}`, sql<unknown>`${listSubquery(kind)}`])) };
+}
+
+function withLists(row: Record<string, unknown>, include: readonly InvoiceListKind[]): InvoiceWithLists {
+  const lists: Record<string, unknown[]> = {};
+  for (const kind of include) {
+    lists[kind] = reviveRows(kind, row[`list:${kind}`] as Record<string, unknown>[]);
+    delete row[`list:${kind}`];
+  }
+  return Object.assign(row as Invoice, { lists });
+}
 
 export const INVOICE_CURSOR = 'invoice';
 
 /** The invoice, or null when it does not exist or lies outside the viewer's workspace. */
-export async function findInvoice(db: DbOrTx, viewer: Viewer, id: string): Promise<Invoice | null> {
-  const [invoice] = await db.select().from(invoices).where(eq(invoices.id, id));
-  if (!invoice || !canSeeWorkspace(viewer, invoice.workspaceId)) return null;
-  return invoice;
+export async function findInvoice(db: DbOrTx, viewer: Viewer, id: string, include: readonly InvoiceListKind[] = []): Promise<InvoiceWithLists | null> {
+  const [row] = await db.select(invoiceSelection(include)).from(invoices).where(eq(invoices.id, id));
+  if (!row || !canSeeWorkspace(viewer, row.workspaceId)) return null;
+  return withLists(row, include);
 }
 
 export type InvoiceFilter = {
@@ -21,7 +43,12 @@ export type InvoiceFilter = {
 };
 
 /** Newest first, by keyset on (created_at, id) so pages stay stable while invoices are added. */
-export async function listInvoices(db: DbOrTx, viewer: Viewer, filter: InvoiceFilter): Promise<Page<Invoice>> {
+export async function listInvoices(
+  db: DbOrTx,
+  viewer: Viewer,
+  filter: InvoiceFilter,
+  include: readonly InvoiceListKind[] = [],
+): Promise<Page<InvoiceWithLists>> {
   const limit = pageSize(filter.first);
   const afterId = decodeCursor(INVOICE_CURSOR, filter.after);
   const scope = workspaceScope(viewer);
@@ -37,10 +64,13 @@ export async function listInvoices(db: DbOrTx, viewer: Viewer, filter: InvoiceFi
     );
   }
   const rows = await db
-    .select()
+    .select(invoiceSelection(include))
     .from(invoices)
     .where(and(...conditions))
     .orderBy(desc(invoices.createdAt), desc(invoices.id))
     .limit(limit + 1);
-  return toPage(rows, limit);
+  return toPage(
+    rows.map((row) => withLists(row, include)),
+    limit,
+  );
 }

@@ -1,4 +1,4 @@
-import { getTableColumns, type Column } from 'drizzle-orm';
+import { getTableColumns, sql, type Column, type SQL } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
 import type { Db } from '../../db/client.js';
@@ -56,6 +56,30 @@ const SOURCES: Record<InvoiceListKind, ListSource> = {
   paymentAttempts: source(paymentAttempts, 'created_at'),
 };
 
+/** Rows as JSON turned back into Drizzle's shape: timestamps become Dates again. */
+export function reviveRows<K extends InvoiceListKind>(kind: K, rows: Record<string, unknown>[]): InvoiceListRows[K][] {
+  const { dates } = SOURCES[kind];
+  for (const item of rows) for (const key of dates) if (typeof item[key] === 'string') item[key] = new Date(item[key] as string);
+  return rows as InvoiceListRows[K][];
+}
+
+const subqueries = new Map<InvoiceListKind, string>();
+
+/**
+ * One invoice's list as a JSON array, for a select on `invoices` itself: the by-id and page queries
+ * embed the lists a GraphQL query asks for, so a page and its lists are one statement (as PostGraphile
+ * does). The text is fixed per kind; Postgres runs it once per invoice row, by the invoice_id index.
+ */
+export function listSubquery(kind: InvoiceListKind): SQL {
+  let text = subqueries.get(kind);
+  if (!text) {
+    const { table, orderBy, build } = SOURCES[kind];
+    text = `(SELECT coalesce(json_agg(${build} ORDER BY ${orderBy}), '[]'::json) FROM "${tableName(table)}" t WHERE t.invoice_id = "invoices"."id")`;
+    subqueries.set(kind, text);
+  }
+  return sql.raw(text);
+}
+
 const statements = new Map<string, string>();
 
 function statementFor(kinds: InvoiceListKind[]): string {
@@ -95,10 +119,6 @@ export async function invoiceListsFor(
     statementFor(kinds),
     kinds.map((kind) => [...wanted[kind]!]),
   );
-  for (const row of rows) {
-    const { dates } = SOURCES[row.kind];
-    for (const item of row.rows) for (const key of dates) if (typeof item[key] === 'string') item[key] = new Date(item[key] as string);
-    result[row.kind]!.set(row.invoice_id, row.rows);
-  }
+  for (const row of rows) result[row.kind]!.set(row.invoice_id, reviveRows(row.kind, row.rows));
   return result as never;
 }

@@ -1,8 +1,10 @@
-import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, FieldResolver, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { InvoiceStatus as InvoiceStatusValue } from '../../db/schema/index.js';
 import { createInvoice } from '../../domain/invoices/create-invoice.js';
 import { findInvoice, INVOICE_CURSOR, listInvoices } from '../../domain/invoices/find-invoices.js';
-import { requireViewer, type GraphQLContext } from '../context.js';
+import { primeInvoiceLists, requireViewer, type GraphQLContext } from '../context.js';
+import { selectedInvoiceLists } from '../lookahead.js';
 import { toConnection, type ConnectionShape } from '../connection.js';
 import { InvoiceStatus } from '../enums.js';
 import { Adjustment } from '../ledger/adjustment.type.js';
@@ -20,8 +22,11 @@ import { amountRemaining } from '../../domain/ledger/balance.js';
 @Resolver(() => Invoice)
 export class InvoiceResolver {
   @Query(() => Invoice, { nullable: true, description: 'Null when the invoice does not exist or lies outside your workspace.' })
-  invoice(@Arg('id', () => UUID) id: string, @Ctx() context: GraphQLContext): Promise<Invoice | null> {
-    return findInvoice(context.deps.db, requireViewer(context), id);
+  async invoice(@Arg('id', () => UUID) id: string, @Ctx() context: GraphQLContext, @Info() info: GraphQLResolveInfo): Promise<Invoice | null> {
+    // The lists the query asks for come in the same statement (lookahead.ts).
+    const invoice = await findInvoice(context.deps.db, requireViewer(context), id, selectedInvoiceLists(info, []));
+    if (invoice) primeInvoiceLists(context.loaders, [invoice]);
+    return invoice;
   }
 
   @Query(() => InvoiceConnection, { description: 'Newest first. `first` is 1 to 100 (default 20).' })
@@ -31,8 +36,11 @@ export class InvoiceResolver {
     @Arg('status', () => [InvoiceStatus], { nullable: true }) status?: InvoiceStatusValue[] | null,
     @Arg('first', () => Int, { nullable: true }) first?: number | null,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Info() info?: GraphQLResolveInfo,
   ): Promise<ConnectionShape<Invoice>> {
-    const page = await listInvoices(context.deps.db, requireViewer(context), { workspaceId, statuses: status, first, after });
+    const include = info ? selectedInvoiceLists(info, ['edges', 'node']) : [];
+    const page = await listInvoices(context.deps.db, requireViewer(context), { workspaceId, statuses: status, first, after }, include);
+    primeInvoiceLists(context.loaders, page.nodes);
     return toConnection(page, INVOICE_CURSOR);
   }
 

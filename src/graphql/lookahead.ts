@@ -1,0 +1,46 @@
+import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
+import { INVOICE_LIST_KINDS, type InvoiceListKind } from '../domain/invoices/invoice-lists.js';
+
+/**
+ * Which of an invoice's nested lists (ledger lines, timeline, refunds, attempts) the query asks for at
+ * `path` below the current field (`[]` for `invoice(id)`, `['edges', 'node']` for a connection), through
+ * fragments too. The resolver reads them with the invoices in one statement. Directives are not looked
+ * at: a list under `@skip` is read for nothing, never missed.
+ */
+export function selectedInvoiceLists(info: GraphQLResolveInfo, path: readonly string[]): InvoiceListKind[] {
+  let sets: SelectionSetNode[] = info.fieldNodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : []));
+  for (const name of path) sets = sets.flatMap((set) => childSets(info, set, name));
+  const found = new Set<InvoiceListKind>();
+  for (const set of sets) for (const name of fieldNames(info, set)) if ((INVOICE_LIST_KINDS as readonly string[]).includes(name)) found.add(name as InvoiceListKind);
+  return INVOICE_LIST_KINDS.filter((kind) => found.has(kind));
+}
+
+function childSets(info: GraphQLResolveInfo, set: SelectionSetNode, name: string, seen = new Set<string>()): SelectionSetNode[] {
+  const out: SelectionSetNode[] = [];
+  for (const selection of set.selections) {
+    if (selection.kind === Kind.FIELD) {
+      if (selection.name.value === name && selection.selectionSet) out.push(selection.selectionSet);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      out.push(...childSets(info, selection.selectionSet, name, seen));
+    } else if (!seen.has(selection.name.value)) {
+      seen.add(selection.name.value);
+      const fragment = info.fragments[selection.name.value];
+      if (fragment) out.push(...childSets(info, fragment.selectionSet, name, seen));
+    }
+  }
+  return out;
+}
+
+function fieldNames(info: GraphQLResolveInfo, set: SelectionSetNode, seen = new Set<string>()): string[] {
+  const out: string[] = [];
+  for (const selection of set.selections) {
+    if (selection.kind === Kind.FIELD) out.push(selection.name.value);
+    else if (selection.kind === Kind.INLINE_FRAGMENT) out.push(...fieldNames(info, selection.selectionSet, seen));
+    else if (!seen.has(selection.name.value)) {
+      seen.add(selection.name.value);
+      const fragment = info.fragments[selection.name.value];
+      if (fragment) out.push(...fieldNames(info, fragment.selectionSet, seen));
+    }
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, FieldResolver, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { InvoiceStatus as InvoiceStatusValue } from '../../db/schema/index.js';
+import type { Invoice as InvoiceRow, InvoiceStatus as InvoiceStatusValue } from '../../db/schema/index.js';
 import { createInvoice } from '../../domain/invoices/create-invoice.js';
 import { findInvoice, INVOICE_CURSOR, listInvoices } from '../../domain/invoices/find-invoices.js';
 import { primeInvoiceLists, requireViewer, type GraphQLContext } from '../context.js';
@@ -19,6 +19,11 @@ import { InvoiceConnection } from './invoice-connection.type.js';
 import { Invoice } from './invoice.type.js';
 import { amountRemaining } from '../../domain/ledger/balance.js';
 
+/**
+ * The field resolvers take the row as it was read (`InvoiceRow`, a type, so no runtime class): with
+ * the class as the `@Root()` type, type-graphql copies the invoice into a new `Invoice` for every
+ * field resolver it runs — 150 copies for a page of 50 with three lists (2.6% of a read's CPU).
+ */
 @Resolver(() => Invoice)
 export class InvoiceResolver {
   @Query(() => Invoice, { nullable: true, description: 'Null when the invoice does not exist or lies outside your workspace.' })
@@ -50,37 +55,37 @@ export class InvoiceResolver {
   }
 
   @FieldResolver(() => SafeInt, { description: 'What may still be captured: amountDue − amountCaptured − captures in flight, never below 0.' })
-  async amountRemaining(@Root() invoice: Invoice, @Ctx() context: GraphQLContext): Promise<number> {
+  async amountRemaining(@Root() invoice: InvoiceRow, @Ctx() context: GraphQLContext): Promise<number> {
     return amountRemaining(invoice, await context.loaders.reserved.load(invoice.id));
   }
 
   @FieldResolver(() => Workspace)
-  async workspace(@Root() invoice: Invoice, @Ctx() context: GraphQLContext): Promise<Workspace> {
+  async workspace(@Root() invoice: InvoiceRow, @Ctx() context: GraphQLContext): Promise<Workspace> {
     return (await context.loaders.workspace.load(invoice.workspaceId))!;
   }
 
   @FieldResolver(() => [TimelineEvent], { description: 'Oldest first.' })
-  timeline(@Root() invoice: Invoice, @Ctx() context: GraphQLContext): Promise<TimelineEvent[]> {
+  timeline(@Root() invoice: InvoiceRow, @Ctx() context: GraphQLContext): Promise<TimelineEvent[]> {
     return context.loaders.timeline.load(invoice.id);
   }
 
   @FieldResolver(() => [Adjustment], { description: 'The ledger lines that explain every cent, oldest first.' })
-  adjustments(@Root() invoice: Invoice, @Ctx() context: GraphQLContext): Promise<Adjustment[]> {
+  adjustments(@Root() invoice: InvoiceRow, @Ctx() context: GraphQLContext): Promise<Adjustment[]> {
     return context.loaders.adjustments.load(invoice.id);
   }
 
   @FieldResolver(() => [Refund])
-  refunds(@Root() invoice: Invoice, @Ctx() context: GraphQLContext): Promise<Refund[]> {
+  refunds(@Root() invoice: InvoiceRow, @Ctx() context: GraphQLContext): Promise<Refund[]> {
     return context.loaders.refunds.load(invoice.id);
   }
 
   @FieldResolver(() => [PaymentAttempt], { description: 'Every capture and refund request, with what the processor answered, oldest first.' })
-  paymentAttempts(@Root() invoice: Invoice, @Ctx() context: GraphQLContext): Promise<PaymentAttempt[]> {
+  paymentAttempts(@Root() invoice: InvoiceRow, @Ctx() context: GraphQLContext): Promise<PaymentAttempt[]> {
     return context.loaders.paymentAttempts.load(invoice.id);
   }
 
   @FieldResolver(() => [ProcessorEvent])
-  processorEvents(@Root() invoice: Invoice, @Ctx() context: GraphQLContext): Promise<ProcessorEvent[]> {
+  processorEvents(@Root() invoice: InvoiceRow, @Ctx() context: GraphQLContext): Promise<ProcessorEvent[]> {
     return context.loaders.processorEvents.load(invoice.id);
   }
 }

@@ -1,4 +1,4 @@
-import { and, desc, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import { invoices, type Invoice, type InvoiceStatus } from '../../db/schema/index.js';
 import { canSeeWorkspace, workspaceScope, type Viewer } from '../auth/viewer.js';
@@ -28,11 +28,31 @@ function withLists(row: Record<string, unknown>, include: readonly InvoiceListKi
 
 export const INVOICE_CURSOR = 'invoice';
 
+/**
+ * The reads of the GraphQL hot path are built once per shape and kept as Drizzle prepared queries (per
+ * database handle): building a select costs more Node CPU than running it. Values are placeholders.
+ */
+const prepared = new WeakMap<object, Map<string, unknown>>();
+
+function preparedFor<T>(db: DbOrTx, key: string, build: () => T): T {
+  let queries = prepared.get(db);
+  if (!queries) prepared.set(db, (queries = new Map()));
+  let query = queries.get(key) as T | undefined;
+  if (!query) queries.set(key, (query = build()));
+  return query;
+}
+
+function byIdQuery(db: DbOrTx, include: readonly InvoiceListKind[]) {
+  return preparedFor(db, `invoice:${include.join(',')}`, () =>
+    db.select(invoiceSelection(include)).from(invoices).where(eq(invoices.id, sql.placeholder('id'))).prepare(`invoice_by_id_${include.join('_')}`),
+  );
+}
+
 /** The invoice, or null when it does not exist or lies outside the viewer's workspace. */
 export async function findInvoice(db: DbOrTx, viewer: Viewer, id: string, include: readonly InvoiceListKind[] = []): Promise<InvoiceWithLists | null> {
-  const [row] = await db.select(invoiceSelection(include)).from(invoices).where(eq(invoices.id, id));
+  const [row] = await byIdQuery(db, include).execute({ id });
   if (!row || !canSeeWorkspace(viewer, row.workspaceId)) return null;
-  return withLists(row, include);
+  return withLists(row as Record<string, unknown> & Invoice, include);
 }
 
 export type InvoiceFilter = {
@@ -54,21 +74,28 @@ export async function listInvoices(
   const scope = workspaceScope(viewer);
   if (scope && filter.workspaceId && filter.workspaceId !== scope) return { nodes: [], hasNextPage: false };
 
-  const conditions: SQL[] = [];
   const workspaceId = scope ?? filter.workspaceId;
-  if (workspaceId) conditions.push(eq(invoices.workspaceId, workspaceId));
-  if (filter.statuses && filter.statuses.length > 0) conditions.push(inArray(invoices.status, filter.statuses));
-  if (afterId) {
-    conditions.push(
-      sql`(${invoices.createdAt}, ${invoices.id}) < (SELECT created_at, id FROM invoices WHERE id = ${afterId})`,
-    );
-  }
-  const rows = await db
-    .select(invoiceSelection(include))
-    .from(invoices)
-    .where(and(...conditions))
-    .orderBy(desc(invoices.createdAt), desc(invoices.id))
-    .limit(limit + 1);
+  const statuses = filter.statuses && filter.statuses.length > 0 ? filter.statuses : undefined;
+  const shape = { workspace: Boolean(workspaceId), statuses: Boolean(statuses), after: Boolean(afterId) };
+  const key = `page:${Number(shape.workspace)}${Number(shape.statuses)}${Number(shape.after)}:${include.join(',')}`;
+  const query = preparedFor(db, key, () => {
+    const conditions: SQL[] = [];
+    if (shape.workspace) conditions.push(eq(invoices.workspaceId, sql.placeholder('workspaceId')));
+    if (shape.statuses) conditions.push(sql`${invoices.status} = any(${sql.placeholder('statuses')}::text[])`);
+    if (shape.after) {
+      conditions.push(
+        sql`(${invoices.createdAt}, ${invoices.id}) < (SELECT created_at, id FROM invoices WHERE id = ${sql.placeholder('afterId')})`,
+      );
+    }
+    return db
+      .select(invoiceSelection(include))
+      .from(invoices)
+      .where(and(...conditions))
+      .orderBy(desc(invoices.createdAt), desc(invoices.id))
+      .limit(sql.placeholder('limit'))
+      .prepare(`invoice_page_${key.replace(/[^a-z0-9]+/gi, '_')}`);
+  });
+  const rows = (await query.execute({ workspaceId, statuses, afterId, limit: limit + 1 })) as (Record<string, unknown> & Invoice)[];
   return toPage(
     rows.map((row) => withLists(row, include)),
     limit,

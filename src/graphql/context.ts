@@ -13,7 +13,6 @@ import type {
 import { canSeeWorkspace, type Viewer } from '../domain/auth/viewer.js';
 import type { Deps } from '../domain/deps.js';
 import { invoicesByIds, processorEventsFor, workspacesByIds } from '../domain/invoices/invoice-history.js';
-import type { InvoiceWithLists } from '../domain/invoices/find-invoices.js';
 import { invoiceListsFor, type InvoiceListKind, type InvoiceListRows } from '../domain/invoices/invoice-lists.js';
 import { mismatchesForRuns } from '../domain/reconciliation/list-runs.js';
 import { DomainError } from '../errors.js';
@@ -33,11 +32,7 @@ export type Loaders = {
 };
 
 /** An invoice's nested list, by invoice id. */
-export type ListLoader<T> = {
-  load(invoiceId: string): Promise<T[]>;
-  /** The list already read (with its invoice, in one statement): `load` answers it without a statement. */
-  prime(invoiceId: string, rows: T[]): void;
-};
+export type ListLoader<T> = { load(invoiceId: string): Promise<T[]> };
 
 type ListKey = { kind: InvoiceListKind; invoiceId: string };
 
@@ -66,7 +61,6 @@ export function createLoaders(deps: Deps, viewer: Viewer | null): Loaders {
   );
   const listOf = <K extends InvoiceListKind>(kind: K): ListLoader<InvoiceListRows[K]> => ({
     load: (invoiceId) => lists.load({ kind, invoiceId }) as Promise<InvoiceListRows[K][]>,
-    prime: (invoiceId, rows) => void lists.prime({ kind, invoiceId }, rows),
   });
   return {
     invoice: new DataLoader(async (ids) =>
@@ -90,17 +84,6 @@ export function createLoaders(deps: Deps, viewer: Viewer | null): Loaders {
 
 export function createContext(deps: Deps, viewer: Viewer | null): GraphQLContext {
   return { deps, viewer, loaders: createLoaders(deps, viewer) };
-}
-
-/** Lists read with their invoices (find-invoices.ts `include`) go into the loaders their fields ask. */
-export function primeInvoiceLists(loaders: Loaders, invoices: readonly InvoiceWithLists[]): void {
-  for (const invoice of invoices) {
-    const { lists } = invoice;
-    if (lists.adjustments) loaders.adjustments.prime(invoice.id, lists.adjustments);
-    if (lists.timeline) loaders.timeline.prime(invoice.id, lists.timeline);
-    if (lists.refunds) loaders.refunds.prime(invoice.id, lists.refunds);
-    if (lists.paymentAttempts) loaders.paymentAttempts.prime(invoice.id, lists.paymentAttempts);
-  }
 }
 
 export function requireViewer(context: GraphQLContext): Viewer {

@@ -58,7 +58,7 @@ const PG_BY_ID = `query ById($id: UUID!) { invoice: invoiceById(id: $id) { ${PG_
 
 type Side = 'service' | 'postgraphile';
 type Scenario = { name: string; body: Record<Side, string> };
-type Run = { scenario: string; side: Side; repetition: number; result: CannonResult; rate: number; statements: number };
+type Run = { scenario: string; side: Side; repetition: number; result: CannonResult; rate: number; statements: number; sqlMs: number };
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -174,9 +174,19 @@ export async function run(argv: string[]): Promise<number> {
       await resetStatementStats(stats);
       const result = await runCannon({ url: urls[side], headers: headers[side], body: scenario.body[side], connections, seconds: runSeconds });
       const statementStats = await readStatementStats(stats, 0);
-      const calls = statementStats.all.filter((row) => !/pgboss|pg_stat_statements_reset/i.test(row.query)).reduce((sum, row) => sum + row.calls, 0);
+      const own = statementStats.all.filter((row) => !/pgboss|pg_stat_statements_reset/i.test(row.query));
+      const calls = own.reduce((sum, row) => sum + row.calls, 0);
+      const execMs = own.reduce((sum, row) => sum + row.execMs, 0);
       const answered = Object.values(result.statuses).reduce((sum, count) => sum + count, 0);
-      return { scenario: scenario.name, side, repetition, result, rate: result.accepted.length / result.seconds, statements: answered > 0 ? calls / answered : NaN };
+      return {
+        scenario: scenario.name,
+        side,
+        repetition,
+        result,
+        rate: result.accepted.length / result.seconds,
+        statements: answered > 0 ? calls / answered : NaN,
+        sqlMs: answered > 0 ? execMs / answered : NaN,
+      };
     };
 
     log('warming up…');
@@ -201,9 +211,10 @@ export async function run(argv: string[]): Promise<number> {
     const rows = runs.map((run) => {
       const latency = summarize(run.result.accepted);
       const failed = Object.entries(run.result.statuses).filter(([status]) => !/^2/.test(status)).reduce((sum, [, count]) => sum + count, 0) + run.result.errors + run.result.timeouts;
-      return [run.scenario, String(run.repetition), run.side, fixed(run.rate, 0), fixed(latency.p50), fixed(latency.p99), String(failed), fixed(run.statements, 2)];
+      return [run.scenario, String(run.repetition), run.side, fixed(run.rate, 0), fixed(latency.p50), fixed(latency.p99), String(failed), fixed(run.statements, 2), fixed(run.sqlMs, 2)];
     });
-    console.log(formatTable(['scenario', 'rep', 'server', 'req/s', 'p50 ms', 'p99 ms', 'failed', 'stmts/req'], rows, (column) => column > 2));
+    console.log(formatTable(['scenario', 'rep', 'server', 'req/s', 'p50 ms', 'p99 ms', 'failed', 'stmts/req', 'SQL ms/req'], rows, (column) => column > 2));
+    console.log('SQL ms/req: server-side execution time per request (pg_stat_statements), lock waits included');
     console.log('');
     if (sides.length < 2) return 0;
     const summary = scenarios.map((scenario) => {

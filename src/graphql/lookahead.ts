@@ -1,18 +1,23 @@
 import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
-import { INVOICE_LIST_KINDS, type InvoiceListKind } from '../domain/invoices/invoice-lists.js';
+import { INVOICE_LIST_KINDS, listRequest, type ListRequest } from '../domain/invoices/invoice-lists.js';
 
 /**
- * Which of an invoice's nested lists (ledger lines, timeline, refunds, attempts) the query asks for at
- * `path` below the current field (`[]` for `invoice(id)`, `['edges', 'node']` for a connection), through
+ * Which of an invoice's nested lists (ledger lines, timeline, refunds, attempts) the query asks for, and
+ * which of their fields, at `path` below the current field (`[]` for `invoice(id)`, `['edges', 'node']` for a connection), through
  * fragments too. The resolver reads them with the invoices in one statement. Directives are not looked
  * at: a list under `@skip` is read for nothing, never missed.
  */
-export function selectedInvoiceLists(info: GraphQLResolveInfo, path: readonly string[]): InvoiceListKind[] {
+export function selectedInvoiceLists(info: GraphQLResolveInfo, path: readonly string[]): ListRequest[] {
   let sets: SelectionSetNode[] = info.fieldNodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : []));
   for (const name of path) sets = sets.flatMap((set) => childSets(info, set, name));
-  const found = new Set<InvoiceListKind>();
-  for (const set of sets) for (const name of fieldNames(info, set)) if ((INVOICE_LIST_KINDS as readonly string[]).includes(name)) found.add(name as InvoiceListKind);
-  return INVOICE_LIST_KINDS.filter((kind) => found.has(kind));
+  const requests: ListRequest[] = [];
+  for (const kind of INVOICE_LIST_KINDS) {
+    const lists = sets.flatMap((set) => childSets(info, set, kind));
+    if (lists.length === 0) continue;
+    // The fields asked for in every selection of the list (an alias, a fragment), so each is read.
+    requests.push(listRequest(kind, lists.flatMap((list) => fieldNames(info, list)).filter((name) => !name.startsWith('__'))));
+  }
+  return requests;
 }
 
 function childSets(info: GraphQLResolveInfo, set: SelectionSetNode, name: string, seen = new Set<string>()): SelectionSetNode[] {

@@ -3,23 +3,28 @@ import type { DbOrTx } from '../../db/client.js';
 import { invoices, type Invoice, type InvoiceStatus } from '../../db/schema/index.js';
 import { canSeeWorkspace, workspaceScope, type Viewer } from '../auth/viewer.js';
 import { decodeCursor, pageSize, toPage, type Page } from '../pagination.js';
-import { listSubquery, reviveRows, type InvoiceListKind, type InvoiceListRows } from './invoice-lists.js';
+import { listRequestKey, listSubquery, reviveRows, type InvoiceListKind, type InvoiceListRows, type ListRequest } from './invoice-lists.js';
 
-/** The nested lists read with an invoice, when asked for (`include`): one statement for both. */
+/**
+ * The nested lists read with an invoice, when asked for (`include`): one statement for both. A list
+ * read for some of its fields holds only those (and `id`): it answers the query that asked, nothing else.
+ */
 export type InvoiceLists = { [K in InvoiceListKind]?: InvoiceListRows[K][] };
 export type InvoiceWithLists = Invoice & { lists: InvoiceLists };
 
 const invoiceColumns = getTableColumns(invoices);
 
 /** The invoice's columns and, for each kind in `include`, its list as one more column. */
-function invoiceSelection(include: readonly InvoiceListKind[]) {
+function invoiceSelection(include: readonly ListRequest[]) {
   if (include.length === 0) return invoiceColumns;
-  return { ...invoiceColumns, ...Object.fromEntries(include.map((kind) => [`list:${kind}`, sql<unknown>`${listSubquery(kind)}`])) };
+  return { ...invoiceColumns, ...Object.fromEntries(include.map((request) => [`list:${request.kind}`, sql<unknown>`${listSubquery(request)}`])) };
 }
 
-function withLists(row: Record<string, unknown>, include: readonly InvoiceListKind[]): InvoiceWithLists {
+const includeKey = (include: readonly ListRequest[]): string => include.map(listRequestKey).join(',');
+
+function withLists(row: Record<string, unknown>, include: readonly ListRequest[]): InvoiceWithLists {
   const lists: Record<string, unknown[]> = {};
-  for (const kind of include) {
+  for (const { kind } of include) {
     lists[kind] = reviveRows(kind, row[`list:${kind}`] as Record<string, unknown>[]);
     delete row[`list:${kind}`];
   }
@@ -42,14 +47,15 @@ function preparedFor<T>(db: DbOrTx, key: string, build: () => T): T {
   return query;
 }
 
-function byIdQuery(db: DbOrTx, include: readonly InvoiceListKind[]) {
-  return preparedFor(db, `invoice:${include.join(',')}`, () =>
-    db.select(invoiceSelection(include)).from(invoices).where(eq(invoices.id, sql.placeholder('id'))).prepare(`invoice_by_id_${include.join('_')}`),
+function byIdQuery(db: DbOrTx, include: readonly ListRequest[]) {
+  const key = `invoice:${includeKey(include)}`;
+  return preparedFor(db, key, () =>
+    db.select(invoiceSelection(include)).from(invoices).where(eq(invoices.id, sql.placeholder('id'))).prepare(key),
   );
 }
 
 /** The invoice, or null when it does not exist or lies outside the viewer's workspace. */
-export async function findInvoice(db: DbOrTx, viewer: Viewer, id: string, include: readonly InvoiceListKind[] = []): Promise<InvoiceWithLists | null> {
+export async function findInvoice(db: DbOrTx, viewer: Viewer, id: string, include: readonly ListRequest[] = []): Promise<InvoiceWithLists | null> {
   const [row] = await byIdQuery(db, include).execute({ id });
   if (!row || !canSeeWorkspace(viewer, row.workspaceId)) return null;
   return withLists(row as Record<string, unknown> & Invoice, include);
@@ -67,7 +73,7 @@ export async function listInvoices(
   db: DbOrTx,
   viewer: Viewer,
   filter: InvoiceFilter,
-  include: readonly InvoiceListKind[] = [],
+  include: readonly ListRequest[] = [],
 ): Promise<Page<InvoiceWithLists>> {
   const limit = pageSize(filter.first);
   const afterId = decodeCursor(INVOICE_CURSOR, filter.after);
@@ -77,7 +83,7 @@ export async function listInvoices(
   const workspaceId = scope ?? filter.workspaceId;
   const statuses = filter.statuses && filter.statuses.length > 0 ? filter.statuses : undefined;
   const shape = { workspace: Boolean(workspaceId), statuses: Boolean(statuses), after: Boolean(afterId) };
-  const key = `page:${Number(shape.workspace)}${Number(shape.statuses)}${Number(shape.after)}:${include.join(',')}`;
+  const key = `page:${Number(shape.workspace)}${Number(shape.statuses)}${Number(shape.after)}:${includeKey(include)}`;
   const query = preparedFor(db, key, () => {
     const conditions: SQL[] = [];
     if (shape.workspace) conditions.push(eq(invoices.workspaceId, sql.placeholder('workspaceId')));
@@ -93,7 +99,7 @@ export async function listInvoices(
       .where(and(...conditions))
       .orderBy(desc(invoices.createdAt), desc(invoices.id))
       .limit(sql.placeholder('limit'))
-      .prepare(`invoice_page_${key.replace(/[^a-z0-9]+/gi, '_')}`);
+      .prepare(key);
   });
   const rows = (await query.execute({ workspaceId, statuses, afterId, limit: limit + 1 })) as (Record<string, unknown> & Invoice)[];
   return toPage(

@@ -34,18 +34,38 @@ export type InvoiceListRows = {
 export type InvoiceListKind = keyof InvoiceListRows;
 export const INVOICE_LIST_KINDS: readonly InvoiceListKind[] = ['adjustments', 'timeline', 'refunds', 'paymentAttempts'];
 
-type ListSource = { table: PgTable; orderBy: string; dates: string[]; build: string };
+type ListSource = { table: PgTable; orderBy: string; dates: string[]; columns: Map<string, Column>; build: string };
+
+/** `json_build_object` of the given columns (by their keys in the Drizzle table). */
+function buildObject(columns: Map<string, Column>, keys: Iterable<string>): string {
+  return `json_build_object(${[...keys].map((key) => `'${key}', t."${columns.get(key)!.name}"`).join(', ')})`;
+}
 
 function source(table: PgTable, orderColumn: string): ListSource {
-  const columns = Object.entries(getTableColumns(table)) as [string, Column][];
-  const pairs = columns.map(([key, column]) => `'${key}', t."${column.name}"`).join(', ');
+  const columns = new Map(Object.entries(getTableColumns(table)) as [string, Column][]);
   return {
     table,
     orderBy: `t."${orderColumn}", t."id"`,
-    dates: columns.filter(([, column]) => column.dataType === 'date').map(([key]) => key),
-    build: `json_build_object(${pairs})`,
+    dates: [...columns].filter(([, column]) => column.dataType === 'date').map(([key]) => key),
+    columns,
+    build: buildObject(columns, columns.keys()),
   };
 }
+
+/**
+ * A list read with its invoice: which kind, and which of its columns (by Drizzle key; null: all of them).
+ * Asking only for the fields a query selects keeps Postgres from building JSON nobody reads.
+ */
+export type ListRequest = { kind: InvoiceListKind; fields: readonly string[] | null };
+
+/** The columns a list request reads: its fields when every one is a column (and `id`), else all. */
+export function listRequest(kind: InvoiceListKind, fields: Iterable<string>): ListRequest {
+  const { columns } = SOURCES[kind];
+  const wanted = new Set(['id', ...fields]);
+  return { kind, fields: [...wanted].every((field) => columns.has(field)) ? [...wanted].sort() : null };
+}
+
+export const listRequestKey = (request: ListRequest): string => `${request.kind}(${request.fields?.join(' ') ?? '*'})`;
 
 const tableName = (table: PgTable): string => (table as unknown as Record<symbol, string>)[Symbol.for('drizzle:Name')]!;
 
@@ -63,19 +83,21 @@ export function reviveRows<K extends InvoiceListKind>(kind: K, rows: Record<stri
   return rows as InvoiceListRows[K][];
 }
 
-const subqueries = new Map<InvoiceListKind, string>();
+const subqueries = new Map<string, string>();
 
 /**
  * One invoice's list as a JSON array, for a select on `invoices` itself: the by-id and page queries
  * embed the lists a GraphQL query asks for, so a page and its lists are one statement (as PostGraphile
  * does). The text is fixed per kind; Postgres runs it once per invoice row, by the invoice_id index.
  */
-export function listSubquery(kind: InvoiceListKind): SQL {
-  let text = subqueries.get(kind);
+export function listSubquery(request: ListRequest): SQL {
+  const key = listRequestKey(request);
+  let text = subqueries.get(key);
   if (!text) {
-    const { table, orderBy, build } = SOURCES[kind];
-    text = `(SELECT coalesce(json_agg(${build} ORDER BY ${orderBy}), '[]'::json) FROM "${tableName(table)}" t WHERE t.invoice_id = "invoices"."id")`;
-    subqueries.set(kind, text);
+    const { table, orderBy, build, columns } = SOURCES[request.kind];
+    const object = request.fields ? buildObject(columns, request.fields) : build;
+    text = `(SELECT coalesce(json_agg(${object} ORDER BY ${orderBy}), '[]'::json) FROM "${tableName(table)}" t WHERE t.invoice_id = "invoices"."id")`;
+    subqueries.set(key, text);
   }
   return sql.raw(text);
 }

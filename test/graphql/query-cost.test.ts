@@ -36,6 +36,7 @@ const nestedPage = (first: string) => /* GraphQL */ `
 `;
 
 function expectCostRefusal(response: Awaited<ReturnType<typeof graphql>>) {
+  expect(response.status).toBe(400);
   expect(response.data ?? undefined).toBeUndefined();
   expect(errorCodes(response), JSON.stringify(response.errors)).toEqual(['BAD_USER_INPUT']);
   const [error] = response.errors!;

@@ -61,6 +61,7 @@ const environmentSchema = z.object({
   HEALTH_POOL_STALL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(8),
   GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5000),
+  AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   METRICS_TOKEN: optionalString,
 });
 
@@ -115,6 +116,8 @@ export type Config = Readonly<{
   healthPoolStallSeconds: number;
   graphqlMaxDepth: number;
   graphqlMaxCost: number;
+  /** How long a process trusts a token it has checked (GraphQL requests); 0: every request reads it. */
+  authCacheTtlMs: number;
   /** When set, GET /metrics wants `Authorization: Bearer <it>`; open otherwise (a private scrape port). */
   metricsToken: string | undefined;
 }>;
@@ -182,6 +185,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     healthPoolStallSeconds: env.HEALTH_POOL_STALL_SECONDS,
     graphqlMaxDepth: env.GRAPHQL_MAX_DEPTH,
     graphqlMaxCost: env.GRAPHQL_MAX_COST,
+    authCacheTtlMs: env.AUTH_CACHE_TTL_MS,
     metricsToken: env.METRICS_TOKEN,
   });
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './production-mode.js';
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { writeFile } from 'node:fs/promises';

@@ -94,6 +94,7 @@ describe('loadConfig', () => {
     ['HEALTH_POOL_STALL_SECONDS', '0'],
     ['GRAPHQL_MAX_DEPTH', '1'],
     ['GRAPHQL_MAX_COST', '5'],
+    ['AUTH_CACHE_TTL_MS', '-1'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     let error: unknown;
     try {

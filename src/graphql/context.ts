@@ -6,33 +6,35 @@ import type {
   InvoiceTimelineEvent,
   PaymentAttempt,
   ProcessorEvent,
+  ReconciliationMismatch,
   Refund,
   Workspace,
 } from '../db/schema/index.js';
 import { canSeeWorkspace, type Viewer } from '../domain/auth/viewer.js';
 import type { Deps } from '../domain/deps.js';
-import {
-  adjustmentsFor,
-  invoicesByIds,
-  paymentAttemptsFor,
-  processorEventsFor,
-  refundsFor,
-  timelinesFor,
-  workspacesByIds,
-} from '../domain/invoices/invoice-history.js';
+import { invoicesByIds, processorEventsFor, workspacesByIds } from '../domain/invoices/invoice-history.js';
+import { invoiceListsFor, type InvoiceListKind, type InvoiceListRows } from '../domain/invoices/invoice-lists.js';
+import { mismatchesForRuns } from '../domain/reconciliation/list-runs.js';
 import { DomainError } from '../errors.js';
 
 export type Loaders = {
   invoice: DataLoader<string, Invoice | null>;
   workspace: DataLoader<string, Workspace | null>;
-  timeline: DataLoader<string, InvoiceTimelineEvent[]>;
-  adjustments: DataLoader<string, InvoiceAdjustment[]>;
-  refunds: DataLoader<string, Refund[]>;
-  paymentAttempts: DataLoader<string, PaymentAttempt[]>;
+  timeline: ListLoader<InvoiceTimelineEvent>;
+  adjustments: ListLoader<InvoiceAdjustment>;
+  refunds: ListLoader<Refund>;
+  paymentAttempts: ListLoader<PaymentAttempt>;
   processorEvents: DataLoader<string, ProcessorEvent[]>;
+  /** A reconciliation run's mismatches. */
+  mismatches: DataLoader<string, ReconciliationMismatch[]>;
   /** Money reserved by attempts in flight, per invoice. */
   reserved: DataLoader<string, Reserved | undefined>;
 };
+
+/** An invoice's nested list, by invoice id. */
+export type ListLoader<T> = { load(invoiceId: string): Promise<T[]> };
+
+type ListKey = { kind: InvoiceListKind; invoiceId: string };
 
 export type GraphQLContext = {
   deps: Deps;
@@ -40,9 +42,26 @@ export type GraphQLContext = {
   loaders: Loaders;
 };
 
-/** Per request: every nested list is one statement for the whole response, whatever its size. */
+/**
+ * Per request: every nested list is one statement for the whole response, whatever its size; and the
+ * lists of invoices (ledger lines, timeline, refunds, attempts) asked for in one tick share that one
+ * statement (invoice-lists.ts): graphql-js resolves all the fields of a page's invoices before any of
+ * their promises settle, so one batch sees them all.
+ */
 export function createLoaders(deps: Deps, viewer: Viewer | null): Loaders {
   const { db } = deps;
+  const lists = new DataLoader<ListKey, unknown[], string>(
+    async (keys) => {
+      const wanted: Partial<Record<InvoiceListKind, string[]>> = {};
+      for (const { kind, invoiceId } of keys) (wanted[kind] ??= []).push(invoiceId);
+      const found = await invoiceListsFor(db, wanted);
+      return keys.map(({ kind, invoiceId }) => found[kind]?.get(invoiceId) ?? []);
+    },
+    { cacheKeyFn: ({ kind, invoiceId }) => `${kind}:${invoiceId}` },
+  );
+  const listOf = <K extends InvoiceListKind>(kind: K): ListLoader<InvoiceListRows[K]> => ({
+    load: (invoiceId) => lists.load({ kind, invoiceId }) as Promise<InvoiceListRows[K][]>,
+  });
   return {
     invoice: new DataLoader(async (ids) =>
       (await invoicesByIds(db, ids)).map((invoice) =>
@@ -50,11 +69,12 @@ export function createLoaders(deps: Deps, viewer: Viewer | null): Loaders {
       ),
     ),
     workspace: new DataLoader((ids) => workspacesByIds(db, ids)),
-    timeline: new DataLoader((ids) => timelinesFor(db, ids)),
-    adjustments: new DataLoader((ids) => adjustmentsFor(db, ids)),
-    refunds: new DataLoader((ids) => refundsFor(db, ids)),
-    paymentAttempts: new DataLoader((ids) => paymentAttemptsFor(db, ids)),
+    timeline: listOf('timeline'),
+    adjustments: listOf('adjustments'),
+    refunds: listOf('refunds'),
+    paymentAttempts: listOf('paymentAttempts'),
     processorEvents: new DataLoader((ids) => processorEventsFor(db, ids)),
+    mismatches: new DataLoader((ids) => mismatchesForRuns(db, ids)),
     reserved: new DataLoader(async (ids) => {
       const reserved = await reservedAmounts(db, ids);
       return ids.map((id) => reserved.get(id));

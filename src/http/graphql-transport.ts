@@ -2,7 +2,8 @@ import { HeaderMap } from '@apollo/server';
 import type { NextFunction, Request, Response } from 'express';
 import { GraphQLError } from 'graphql';
 import { isDatabaseUnavailable } from '../db/errors.js';
-import { authenticateToken, bearerToken } from '../domain/auth/tokens.js';
+import { bearerToken } from '../domain/auth/tokens.js';
+import { viewerCacheFor } from '../domain/auth/viewer-cache.js';
 import type { Deps } from '../domain/deps.js';
 import { SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS } from '../errors.js';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
@@ -15,10 +16,11 @@ import { toRestError } from './rest-errors.js';
  * `extensions.http`, and formatError gives it the code SERVICE_UNAVAILABLE.
  */
 export function graphqlContext(deps: Deps) {
+  const viewers = viewerCacheFor(deps.db, deps.config.authCacheTtlMs);
   return async ({ req }: { req: Request }): Promise<GraphQLContext> => {
     const token = bearerToken(req.headers.authorization);
     try {
-      const viewer = token ? await authenticateToken(deps.db, token) : null;
+      const viewer = token ? await viewers.authenticate(deps.db, token) : null;
       return createContext(deps, viewer);
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;

@@ -4,6 +4,7 @@ import type { DbOrTx } from '../../db/client.js';
 import { apiTokens } from '../../db/schema/index.js';
 import { DomainError } from '../../errors.js';
 import { createApiToken, type CreateTokenInput, type TokenRecord } from './tokens.js';
+import { forgetCachedToken } from './viewer-cache.js';
 import { requireOperator, type Viewer } from './viewer.js';
 
 /**
@@ -40,7 +41,10 @@ export async function listApiTokens(db: DbOrTx, options: { includeInactive?: boo
     .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id));
 }
 
-/** Revokes at once (the next request with it is UNAUTHENTICATED). Revoking twice keeps the first time. */
+/**
+ * Revokes: the next request with it through this process is UNAUTHENTICATED, through any other process
+ * within AUTH_CACHE_TTL_MS (1 s). Revoking twice keeps the first time.
+ */
 export async function revokeApiToken(db: DbOrTx, id: string): Promise<TokenListing> {
   if (!tokenId.safeParse(id).success) throw new DomainError('BAD_USER_INPUT', `"${id}" is not a token id (a UUID)`, { field: 'id' });
   const [revoked] = await db
@@ -49,6 +53,8 @@ export async function revokeApiToken(db: DbOrTx, id: string): Promise<TokenListi
     .where(eq(apiTokens.id, id))
     .returning(listing);
   if (!revoked) throw new DomainError('NOT_FOUND', `Token ${id} not found`);
+  // This process's requests see it at once; other processes within AUTH_CACHE_TTL_MS.
+  forgetCachedToken(db, id);
   return revoked;
 }
 

@@ -59,15 +59,22 @@ export async function createApiToken(db: DbOrTx, input: CreateTokenInput): Promi
 /**
  * The viewer behind a bearer token, or null for an unknown, revoked or expired one. `last_used_at` is
  * written at most once a minute per token (the write is skipped while the stored value is fresh), so
- * authentication costs one indexed read on nearly every request, not a write.
+ * authentication costs one indexed read on nearly every request, not a write. Requests go through
+ * `ViewerCache` (viewer-cache.ts), which calls this at most once per token per AUTH_CACHE_TTL_MS.
  */
 export async function authenticateToken(db: DbOrTx, token: string): Promise<Viewer | null> {
+  return (await authenticateTokenWithExpiry(db, token))?.viewer ?? null;
+}
+
+/** As authenticateToken, with the token's expiry, past which no cache may keep it. */
+export async function authenticateTokenWithExpiry(db: DbOrTx, token: string): Promise<{ viewer: Viewer; expiresAt: Date | null } | null> {
   if (!token.startsWith(TOKEN_PREFIX)) return null;
   const [record] = await db
     .select({
       id: apiTokens.id,
       role: apiTokens.role,
       workspaceId: apiTokens.workspaceId,
+      expiresAt: apiTokens.expiresAt,
       lastUseStale: sql<boolean>`${apiTokens.lastUsedAt} IS NULL OR ${apiTokens.lastUsedAt} < now() - interval '1 minute'`,
     })
     .from(apiTokens)
@@ -80,10 +87,9 @@ export async function authenticateToken(db: DbOrTx, token: string): Promise<View
     );
   if (!record) return null;
   if (record.lastUseStale) await recordUse(db, record.id);
-  if (record.role === 'SERVICE') {
-    return { tokenId: record.id, role: 'SERVICE', workspaceId: record.workspaceId! };
-  }
-  return { tokenId: record.id, role: 'OPERATOR' };
+  const viewer: Viewer =
+    record.role === 'SERVICE' ? { tokenId: record.id, role: 'SERVICE', workspaceId: record.workspaceId! } : { tokenId: record.id, role: 'OPERATOR' };
+  return { viewer, expiresAt: record.expiresAt };
 }
 
 /** Conditional, so concurrent requests (in any process) write it once per minute, not once each. */

@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { listReconciliationRuns, mismatchesForRuns, reconcileNow } from '../../domain/reconciliation/list-runs.js';
+import { listReconciliationRuns, reconcileNow } from '../../domain/reconciliation/list-runs.js';
 import { requireViewer, type GraphQLContext } from '../context.js';
 import { ReconciliationMismatch, ReconciliationRun } from './reconciliation-run.type.js';
 
@@ -21,8 +21,7 @@ export class ReconciliationResolver {
   }
 
   @FieldResolver(() => [ReconciliationMismatch])
-  async mismatches(@Root() run: ReconciliationRun, @Ctx() context: GraphQLContext): Promise<ReconciliationMismatch[]> {
-    const [mismatches] = await mismatchesForRuns(context.deps.db, [run.id]);
-    return mismatches ?? [];
+  mismatches(@Root() run: ReconciliationRun, @Ctx() context: GraphQLContext): Promise<ReconciliationMismatch[]> {
+    return context.loaders.mismatches.load(run.id) as Promise<ReconciliationMismatch[]>;
   }
 }

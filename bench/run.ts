@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   webhooks: () => import('./webhooks.js'),
   reconcile: () => import('./reconcile.js'),
   admission: () => import('./admission.js'),
+  'replay-drain': () => import('./replay-drain.js'),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -2,7 +2,8 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs, promisify } from 'node:util';
@@ -19,6 +20,8 @@ import { charge, newPayment, paymentIntent, stripeEvent } from '../test/support/
 import { clusterCpuSeconds, machineBusySeconds } from './support/cpu.js';
 import { startBenchCommand } from './support/command-service.js';
 import { wholeNumber, wholeNumbers } from './support/options.js';
+import { readStatementStats, resetStatementStats } from './support/pg-stats.js';
+import { summarizeProfile } from './support/profile.js';
 import { startBenchPostgres } from './support/postgres.js';
 import { fixed, formatTable } from './support/table.js';
 
@@ -36,11 +39,13 @@ that commit until every event has been applied. Rounds alternate the worker coun
   --repeats 3         rounds per worker count, interleaved
   --db-pool N         DB_POOL_SIZE of each worker (the service's default otherwise)
   --timeout 600       seconds a round may take before the bench gives up
+  --profile           V8 CPU profile of each worker process (node --cpu-prof), summarised per round and kept
+  --statements        the statements per event on the server (pg_stat_statements), per round
 `;
 
 const AMOUNT = 2_500;
 
-type Options = { events: number; workers: number[]; repeats: number; dbPool?: number; timeoutSeconds: number };
+type Options = { events: number; workers: number[]; repeats: number; dbPool?: number; timeoutSeconds: number; profile: boolean; statements: boolean };
 type Round = { workers: number; repeat: number; events: number; seconds: number; rate: number; workerCpu: number; postgresCpu: number; others: number; problems: string[] };
 
 export async function run(argv: string[]): Promise<number> {
@@ -52,6 +57,8 @@ export async function run(argv: string[]): Promise<number> {
       repeats: { type: 'string', default: '3' },
       'db-pool': { type: 'string' },
       timeout: { type: 'string', default: '600' },
+      profile: { type: 'boolean', default: false },
+      statements: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -65,12 +72,14 @@ export async function run(argv: string[]): Promise<number> {
     repeats: wholeNumber('repeats', values.repeats, 1, 100),
     ...(values['db-pool'] ? { dbPool: wholeNumber('db-pool', values['db-pool'], 1, 100) } : {}),
     timeoutSeconds: wholeNumber('timeout', values.timeout, 1, 86_400),
+    profile: values.profile,
+    statements: values.statements,
   };
   const mainJs = path.join(projectRoot(), 'dist/src/main.js');
   if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run \`npm run build\` (npm run bench does)`);
 
   const started = performance.now();
-  const pg = await startBenchPostgres();
+  const pg = await startBenchPostgres({ pgStatStatements: options.statements });
   const setup = postgres(pg.url, { max: 2, onnotice: () => {} });
   const command = await startBenchCommand(pg.url, { DB_STATEMENT_TIMEOUT_MS: '600000' });
   const rounds: Round[] = [];
@@ -167,7 +176,9 @@ async function drainRound(
   }
   await setup`ANALYZE`;
 
-  const children = await Promise.all(Array.from({ length: workers }, () => startWorker(mainJs, databaseUrl, options.dbPool)));
+  const profileDir = options.profile ? await mkdtemp(path.join(tmpdir(), 'replay-drain-profile-')) : undefined;
+  const children = await Promise.all(Array.from({ length: workers }, () => startWorker(mainJs, databaseUrl, options.dbPool, profileDir)));
+  if (options.statements) await resetStatementStats(setup);
   try {
     const cpuBefore = { workers: children.map((child) => processCpuSeconds(child.process.pid!)), postgres: clusterCpuSeconds(postmasterPid), machine: machineBusySeconds() };
     // The operator's replay of every event, owed in one transaction: the workers see them all at once.
@@ -175,17 +186,22 @@ async function drainRound(
     const committed = performance.now();
     const deadline = committed + options.timeoutSeconds * 1000;
     for (;;) {
-      const [row] = await setup<{ n: number }[]>`
-        SELECT count(*)::int AS n FROM processor_events WHERE external_id LIKE ${`${tag}%`} AND (replay_requested OR replay_due_at IS NOT NULL)`;
+      // The partial index of the events owed a replay (only this round's are): cheap however many events are stored.
+      const [row] = await setup<{ n: number }[]>`SELECT count(*)::int AS n FROM processor_events WHERE replay_due_at IS NOT NULL`;
       if (row!.n === 0) break;
       if (performance.now() > deadline) throw new Error(`round not drained after ${options.timeoutSeconds} s: ${row!.n} events still owed`);
       for (const child of children) if (child.process.exitCode !== null) throw new Error(`a worker exited (${child.process.exitCode}):\n${child.output()}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const seconds = (performance.now() - committed) / 1000;
     const workerCpu = children.reduce((sum, child, index) => sum + processCpuSeconds(child.process.pid!) - cpuBefore.workers[index]!, 0);
     const postgresCpu = clusterCpuSeconds(postmasterPid) - cpuBefore.postgres;
     const machine = machineBusySeconds() - cpuBefore.machine;
+    if (options.statements) {
+      const stats = await readStatementStats(setup, 25);
+      console.log(`  statements per event: ${fixed(stats.calls / options.events, 1)}, server time ${fixed(stats.execMs / options.events, 3)} ms per event`);
+      for (const statement of stats.top) console.log(`  ${fixed(statement.calls / options.events, 2).padStart(6)}×  ${fixed(statement.execMs / options.events, 3)} ms  ${statement.query.replace(/\s+/g, ' ').slice(0, 140)}`);
+    }
     return {
       workers,
       repeat,
@@ -199,6 +215,17 @@ async function drainRound(
     };
   } finally {
     await Promise.all(children.map((child) => child.stop()));
+    if (profileDir) await printProfiles(profileDir);
+  }
+}
+
+/** The workers' CPU profiles (written as they exit), self time by owner and the top functions. */
+async function printProfiles(dir: string): Promise<void> {
+  for (const file of await readdir(dir)) {
+    const summary = summarizeProfile(JSON.parse(await readFile(path.join(dir, file), 'utf8')));
+    console.log(`  profile ${path.join(dir, file)}: busy ${fixed(summary.busyMs, 0)} ms, idle ${fixed(summary.idleMs, 0)} ms`);
+    for (const { owner, ms } of summary.byCaller.slice(0, 12)) console.log(`    ${fixed(ms, 0).padStart(7)} ms  ${owner}`);
+    for (const { name, owner, ms } of summary.topFunctions.slice(0, 15)) console.log(`    ${fixed(ms, 0).padStart(7)} ms  ${name} (${owner})`);
   }
 }
 
@@ -227,9 +254,9 @@ async function checkExactlyOnce(setup: postgres.Sql, tag: string, events: number
 type Worker = { process: ChildProcess; output(): string; stop(): Promise<void> };
 
 /** `main.js worker`, as production runs it, ready once its health port answers /readyz (its workers are registered by then). */
-async function startWorker(mainJs: string, databaseUrl: string, dbPool: number | undefined): Promise<Worker> {
+async function startWorker(mainJs: string, databaseUrl: string, dbPool: number | undefined, profileDir: string | undefined): Promise<Worker> {
   const port = await freePort();
-  const child = spawn(process.execPath, [mainJs, 'worker'], {
+  const child = spawn(process.execPath, [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), mainJs, 'worker'], {
     env: {
       PATH: process.env.PATH,
       DATABASE_URL: databaseUrl,

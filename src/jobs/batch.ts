@@ -75,13 +75,17 @@ function eachJobOnItsOwn<N extends QueueName>(
       }
     };
     await Promise.all(Array.from({ length: Math.min(options.concurrency, jobs.length) }, lane));
-    // A report that does not reach the database leaves the job active: it expires and is retried, and
-    // the replay it carries finds nothing left to do. Logged, not thrown: a throw would fail every job.
     const reports: Promise<unknown>[] = [];
     if (succeeded.length > 0) reports.push(boss.complete(name, succeeded));
     for (const { id, message } of failed) reports.push(boss.fail(name, id, { message }));
-    for (const report of await Promise.allSettled(reports)) {
-      if (report.status === 'rejected') logger.error({ err: report.reason, queue: name }, 'a job outcome could not be reported; the job will expire and be retried');
+    const lost = (await Promise.allSettled(reports)).filter((report) => report.status === 'rejected');
+    // A report that did not reach the database (it is gone, say) leaves its jobs active. Then throw:
+    // pg-boss fails the batch's jobs still active (never a completed one), so a failure whose report was
+    // lost is retried rather than completed by pg-boss's completion of the batch; a finished job failed
+    // that way runs again and finds nothing left to do. If that fails too, the jobs expire and are retried.
+    if (lost.length > 0) {
+      for (const report of lost) logger.error({ err: (report as PromiseRejectedResult).reason, queue: name }, 'a job outcome could not be reported');
+      throw new Error(`${lost.length} of ${reports.length} job reports of a batch on ${name} did not reach the database`);
     }
   };
 }

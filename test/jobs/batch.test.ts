@@ -103,6 +103,28 @@ describe('a batch worker loop', () => {
     expect([...runs.values()].sort()).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 2]);
   });
 
+  it('leaves a failure whose report was lost to pg-boss to fail, never to complete', { timeout: 30_000 }, async () => {
+    const { boss, db } = await freshBoss();
+    const ids = await sendJobs(boss, 4);
+    const bad = ids[1]!;
+    // The loop's own report of the failure does not reach the database; pg-boss itself still does.
+    const lossy = new Proxy(boss, {
+      get(target, property) {
+        if (property === 'fail') return async () => Promise.reject(new Error('connection ended'));
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const handle: JobHandler<typeof QUEUE> = async (job) => {
+      if (job.id === bad) throw new Error('the database said no');
+    };
+    await workInBatches(lossy, QUEUE, options({ batchSize: 4 }), handle, logger);
+    await expect.poll(async () => [...(await jobStates(db, ids)).values()].filter((job) => job.state !== 'active' && job.state !== 'created').length, { timeout: 10_000, interval: 50 }).toBe(4);
+    const states = await jobStates(db, ids);
+    expect(states.get(bad)?.state).toBe('retry');
+    for (const id of ids.filter((id) => id !== bad)) expect(states.get(id)?.state).toBe('completed');
+  });
+
   it('starts no job after its share of the expiry: those left are failed for a retry, not run', { timeout: 30_000 }, async () => {
     const { boss, db } = await freshBoss();
     const ids = await sendJobs(boss, 5);

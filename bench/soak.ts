@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -34,6 +35,8 @@ every minute; the trend is the slope of RSS (least squares) over the first and t
   --webhooks 10         webhooks per second
   --captures 10         captures per second
   --reads 20            reads per second
+  --heap-snapshot       at the end, a V8 heap snapshot of the service (SIGUSR2, --heapsnapshot-signal),
+                        which collects garbage first: heap used after it, and the largest constructors
 `;
 
 const READ = `query Soak($id: UUID!) { invoice(id: $id) { id status amountCaptured adjustments { id amount } timeline { id type } } }`;
@@ -51,6 +54,7 @@ export async function run(argv: string[]): Promise<number> {
       webhooks: { type: 'string', default: '10' },
       captures: { type: 'string', default: '10' },
       reads: { type: 'string', default: '20' },
+      'heap-snapshot': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -69,7 +73,8 @@ export async function run(argv: string[]): Promise<number> {
   const setup = postgres(pg.url, { max: 2, onnotice: () => {} });
   let service: ServiceProcess | undefined;
   try {
-    service = await startServiceProcess(mainJs, pg.url);
+    const snapshotDir = values['heap-snapshot'] ? await mkdtemp(path.join(tmpdir(), 'soak-heap-')) : undefined;
+    service = await startServiceProcess(mainJs, pg.url, snapshotDir);
     const command = await startBenchCommand(pg.url);
     const { token } = await createApiToken(command.deps.db, { name: 'soak operator', role: 'OPERATOR' });
     await command.stop();
@@ -167,6 +172,7 @@ export async function run(argv: string[]): Promise<number> {
       SELECT (SELECT count(*)::int FROM processor_events WHERE outcome = 'PROCESSED') AS processed,
              (SELECT count(*)::int FROM payment_attempts WHERE kind = 'CAPTURE' AND status = 'SUCCEEDED') AS captures`;
     console.log(`stored: ${counts!.processed} webhooks processed, ${counts!.captures} captures succeeded`);
+    if (snapshotDir) await heapSnapshot(service, snapshotDir);
     console.log(`load average at the end ${loadavg().map((n) => n.toFixed(2)).join(' ')}; (whole benchmark: ${fixed((performance.now() - started) / 1000, 0)} s)`);
     return 0;
   } finally {
@@ -188,9 +194,10 @@ async function createInvoices(setup: postgres.Sql, workspaceId: string, count: n
 
 type ServiceProcess = { process: ChildProcess; url: string; stop(): Promise<void> };
 
-async function startServiceProcess(mainJs: string, databaseUrl: string): Promise<ServiceProcess> {
+async function startServiceProcess(mainJs: string, databaseUrl: string, snapshotDir: string | undefined): Promise<ServiceProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [mainJs, 'start'], {
+  const child = spawn(process.execPath, [...(snapshotDir ? ['--heapsnapshot-signal=SIGUSR2'] : []), mainJs, 'start'], {
+    ...(snapshotDir ? { cwd: snapshotDir } : {}),
     env: {
       PATH: process.env.PATH,
       DATABASE_URL: databaseUrl,
@@ -233,6 +240,41 @@ async function startServiceProcess(mainJs: string, databaseUrl: string): Promise
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** A heap snapshot (V8 collects garbage before writing it): heap used after, and self size by constructor. */
+async function heapSnapshot(service: ServiceProcess, dir: string): Promise<void> {
+  service.process.kill('SIGUSR2');
+  let file: string | undefined;
+  for (let size = -1; ; ) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    file = (await readdir(dir)).find((name) => name.endsWith('.heapsnapshot'));
+    if (!file) continue;
+    const now = (await stat(path.join(dir, file))).size;
+    if (now === size && now > 0) break;
+    size = now;
+  }
+  console.log(`\nheap snapshot ${path.join(dir, file)}: heap used after its full GC ${fixed(await heapUsedMb(service.url))} MB, RSS ${fixed(rssMb(service.process.pid!))} MB`);
+  const snapshot = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+    strings: string[];
+  };
+  const fields = snapshot.snapshot.meta.node_fields;
+  const width = fields.length;
+  const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((field) => fields.indexOf(field));
+  const types = snapshot.snapshot.meta.node_types[0];
+  const totals = new Map<string, { count: number; bytes: number }>();
+  for (let i = 0; i < snapshot.nodes.length; i += width) {
+    const type = types[snapshot.nodes[i + typeAt!]!]!;
+    const name = type === 'object' || type === 'closure' ? snapshot.strings[snapshot.nodes[i + nameAt!]!]! : `(${type})`;
+    const entry = totals.get(name) ?? { count: 0, bytes: 0 };
+    entry.count++;
+    entry.bytes += snapshot.nodes[i + sizeAt!]!;
+    totals.set(name, entry);
+  }
+  const top = [...totals].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 15);
+  console.log(formatTable(['constructor', 'objects', 'self MB'], top.map(([name, entry]) => [name.slice(0, 60), String(entry.count), fixed(entry.bytes / 1024 / 1024, 1)])));
 }
 
 function rssMb(pid: number): number {

@@ -12,6 +12,8 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   reconcile: () => import('./reconcile.js'),
   admission: () => import('./admission.js'),
   reads: () => import('./reads.js'),
+  'replay-drain': () => import('./replay-drain.js'),
+  soak: () => import('./soak.js'),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,8 +1,8 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,11 +17,10 @@ import { stripeEventEnvelope, toIncomingEvent } from '../src/domain/processor-ev
 import { projectRoot } from '../src/paths.js';
 import { freePort } from '../test/support/ports.js';
 import { charge, newPayment, paymentIntent, stripeEvent } from '../test/support/stripe-events.js';
-import { clusterCpuSeconds, machineBusySeconds } from './support/cpu.js';
+import { clusterCpuSeconds, machineBusySeconds, processCpuSeconds } from './support/cpu.js';
 import { startBenchCommand } from './support/command-service.js';
 import { wholeNumber, wholeNumbers } from './support/options.js';
 import { readStatementStats, resetStatementStats } from './support/pg-stats.js';
-import { summarizeProfile } from './support/profile.js';
 import { startBenchPostgres } from './support/postgres.js';
 import { fixed, formatTable } from './support/table.js';
 
@@ -219,14 +218,9 @@ async function drainRound(
   }
 }
 
-/** The workers' CPU profiles (written as they exit), self time by owner and the top functions. */
+/** The workers' CPU profiles (written as they exit), for Chrome DevTools or speedscope. */
 async function printProfiles(dir: string): Promise<void> {
-  for (const file of await readdir(dir)) {
-    const summary = summarizeProfile(JSON.parse(await readFile(path.join(dir, file), 'utf8')));
-    console.log(`  profile ${path.join(dir, file)}: busy ${fixed(summary.busyMs, 0)} ms, idle ${fixed(summary.idleMs, 0)} ms`);
-    for (const { owner, ms } of summary.byCaller.slice(0, 12)) console.log(`    ${fixed(ms, 0).padStart(7)} ms  ${owner}`);
-    for (const { name, owner, ms } of summary.topFunctions.slice(0, 15)) console.log(`    ${fixed(ms, 0).padStart(7)} ms  ${name} (${owner})`);
-  }
+  for (const file of await readdir(dir)) console.log(`  worker profile: ${path.join(dir, file)}`);
 }
 
 /** Every event of the round PROCESSED, its replay counted once, and one ledger line for its amount per invoice. */
@@ -315,17 +309,6 @@ async function ledgerVerify(mainJs: string, databaseUrl: string): Promise<string
     return `OK (${stdout.trim().split('\n').pop()})`;
   } catch (error) {
     return `FAILED: ${(error as { stdout?: string }).stdout ?? (error as Error).message}`;
-  }
-}
-
-/** utime + stime of one process, in seconds (all its threads). */
-function processCpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
   }
 }
 

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { readdirSync, readFileSync } from 'node:fs';
+import { processStats } from './cpu.js';
 import { PhaseProfiler } from './profile.js';
 import { percentile } from './stats.js';
 import { fixed, formatTable } from './table.js';
@@ -108,22 +108,5 @@ function machineLoad(): string {
 }
 
 function processTicks(): Map<number, { name: string; ticks: number }> {
-  const result = new Map<number, { name: string; ticks: number }>();
-  let pids: string[] = [];
-  try {
-    pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
-  } catch {
-    return result;
-  }
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      result.set(Number(pid), { name, ticks: Number(fields[11]) + Number(fields[12]) });
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  return result;
+  return new Map(processStats().map((entry) => [entry.pid, { name: entry.name, ticks: entry.ownTicks }]));
 }

@@ -22,6 +22,7 @@ import { startBenchCommand } from './support/command-service.js';
 import { wholeNumber, wholeNumbers } from './support/options.js';
 import { readStatementStats, resetStatementStats } from './support/pg-stats.js';
 import { startBenchPostgres } from './support/postgres.js';
+import { waitForReady } from './support/ready.js';
 import { fixed, formatTable } from './support/table.js';
 
 export const description = 'replay drain: N events owed a replay, applied by 1 and by 2 `worker` processes (events/s, ratio, exactly once)';
@@ -281,23 +282,13 @@ async function startWorker(mainJs: string, databaseUrl: string, dbPool: number |
       await once(child, 'exit');
     },
   };
-  const deadline = performance.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`a worker exited at start (${child.exitCode}):\n${worker.output()}`);
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-      async (response) => {
-        await response.body?.cancel();
-        return response.ok;
-      },
-      () => false,
-    );
-    if (ready) return worker;
-    if (performance.now() > deadline) {
-      await worker.stop();
-      throw new Error(`a worker was not ready within 60 s:\n${worker.output()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    await waitForReady(`http://127.0.0.1:${port}`, () => child.exitCode, () => `a worker\n${worker.output()}`);
+  } catch (error) {
+    await worker.stop();
+    throw error;
   }
+  return worker;
 }
 
 /** `ledger verify` on the bench database, as the killed-worker test runs it (the events are Stripe's, not the synthetic processor's). */

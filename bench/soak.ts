@@ -17,6 +17,7 @@ import { startBenchCommand } from './support/command-service.js';
 import { wholeNumber } from './support/options.js';
 import { startBenchPostgres } from './support/postgres.js';
 import { runWorker } from './support/run-worker.js';
+import { waitForReady } from './support/ready.js';
 import { fixed, formatTable } from './support/table.js';
 import type { SoakLoadSpec } from './soak-load-worker.js';
 
@@ -223,23 +224,13 @@ async function startServiceProcess(mainJs: string, databaseUrl: string, snapshot
       await once(child, 'exit');
     },
   };
-  const deadline = performance.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the service exited at start (${child.exitCode})`);
-    const ready = await fetch(`${url}/readyz`).then(
-      async (response) => {
-        await response.body?.cancel();
-        return response.ok;
-      },
-      () => false,
-    );
-    if (ready) return service;
-    if (performance.now() > deadline) {
-      await service.stop();
-      throw new Error('the service was not ready within 60 s');
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    await waitForReady(url, () => child.exitCode, () => 'the service (its log is on this terminal)');
+  } catch (error) {
+    await service.stop();
+    throw error;
   }
+  return service;
 }
 
 /** A heap snapshot (V8 collects garbage before writing it): heap used after, and self size by constructor. */

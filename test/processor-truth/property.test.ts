@@ -304,7 +304,8 @@ async function atRest(real: Real): Promise<void> {
   expect(unsettled).toEqual([]);
 }
 
-const PROPERTY_RUNS = Number(process.env.PROPERTY_RUNS ?? 30);
+// 150 runs: the size at which the test found each bug put back by hand (the slowest at run 76, seed 7); about 2 min.
+const PROPERTY_RUNS = Number(process.env.PROPERTY_RUNS ?? 150);
 // Printed first, so that a run CI cut short can still be repeated: PROPERTY_SEED=<seed>.
 const PROPERTY_SEED = Number(process.env.PROPERTY_SEED ?? Math.floor(Math.random() * 2 ** 31));
 

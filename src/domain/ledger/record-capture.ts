@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { prepared } from '../../db/prepared.js';
 import { invoiceAdjustments, invoices, type Invoice, type InvoiceAdjustment, type Source } from '../../db/schema/index.js';
@@ -71,7 +72,8 @@ export async function recordCapturedTotal(
     );
   }
   const chargeOrIntent = total.chargeId ?? total.paymentIntentId;
-  const [adjustment] = await insertCaptureLine(context.tx, {
+  const line = {
+    id: randomUUID(),
     invoiceId: invoice.id,
     amount: missing,
     currency: invoice.currency,
@@ -80,20 +82,23 @@ export async function recordCapturedTotal(
     processorEventId: context.processorEventId ?? null,
     processorObjectId: chargeOrIntent,
     processorMovementId: `${chargeOrIntent}:captured:${total.capturedTotal}`,
+  };
+  // The line's id is chosen here, so what follows from the line needs nothing back from Postgres: the
+  // line and all that follows are sent together, in this order, in one round trip. Should the line fail
+  // (its movement id already recorded, say), the statements after it fail with it and the first error,
+  // the line's, is the one thrown. Without a capture time the timeline event's is the line's own
+  // (`now()`, the transaction's time, both for the line's default and the event's).
+  const entry = adjustmentTimelineEntry({ ...line, kind: 'CAPTURE', reasonCode: null } as InvoiceAdjustment, total.capturedAt ?? undefined, {
+    chargeId: total.chargeId,
+    paymentIntentId: identity.paymentIntentId,
+    capturedTotal: total.capturedTotal,
   });
-  // What follows from the line needs nothing back from Postgres but the line itself: sent together,
-  // in this order, in one round trip.
-  const [[updated]] = await Promise.all([
+  const [[adjustment], [updated]] = await Promise.all([
+    insertCaptureLine(context.tx, line),
     raiseCaptured(context.tx, { ...identity, id: invoice.id, amountCaptured: total.capturedTotal, updatedAt: new Date() }),
-    appendTimelineEvents(context.tx, [
-      adjustmentTimelineEntry(adjustment!, total.capturedAt ?? adjustment!.createdAt, {
-        chargeId: total.chargeId,
-        paymentIntentId: identity.paymentIntentId,
-        capturedTotal: total.capturedTotal,
-      }),
-    ]),
+    appendTimelineEvents(context.tx, [entry]),
     appendSettlement(context, invoice, total),
-    context.jobs.enqueue(context.tx, 'capture-notification', { invoiceId: invoice.id, adjustmentId: adjustment!.id }),
+    context.jobs.enqueue(context.tx, 'capture-notification', { invoiceId: invoice.id, adjustmentId: line.id }),
   ]);
   context.recorded?.push({ kind: 'CAPTURE', currency: invoice.currency, outcome: 'succeeded', amount: missing });
   return { invoice: updated!, adjustment: adjustment! };
@@ -123,6 +128,7 @@ const insertCaptureLine = prepared('insert_capture_line', (db) =>
   db
     .insert(invoiceAdjustments)
     .values({
+      id: sql.placeholder('id'),
       invoiceId: sql.placeholder('invoiceId'),
       kind: 'CAPTURE',
       amount: sql.placeholder('amount'),

@@ -1,4 +1,5 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { prepared } from '../../db/prepared.js';
 import { invoiceAdjustments, invoices } from '../../db/schema/index.js';
 import type { Deps } from '../deps.js';
 import type { QueuePayloads } from '../jobs/queues.js';
@@ -11,11 +12,7 @@ export async function deliverCaptureNotification(
   deps: Pick<Deps, 'db' | 'logger' | 'notifier'>,
   payload: QueuePayloads['capture-notification'],
 ): Promise<'delivered' | 'logged' | 'skipped'> {
-  const [row] = await deps.db
-    .select({ invoice: invoices, adjustment: invoiceAdjustments })
-    .from(invoiceAdjustments)
-    .innerJoin(invoices, eq(invoices.id, invoiceAdjustments.invoiceId))
-    .where(eq(invoiceAdjustments.id, payload.adjustmentId));
+  const [row] = await lineAndInvoice(deps.db, { adjustmentId: payload.adjustmentId });
   if (!row) {
     deps.logger.warn(payload, 'capture notification for an unknown ledger line: skipped');
     return 'skipped';
@@ -40,3 +37,24 @@ export async function deliverCaptureNotification(
   });
   return deps.notifier.send(body);
 }
+
+/** The ledger line and its invoice, only the columns the notification carries; built once (one a capture). */
+const lineAndInvoice = prepared('capture_notification_line', (db) =>
+  db
+    .select({
+      invoice: {
+        id: invoices.id,
+        workspaceId: invoices.workspaceId,
+        number: invoices.number,
+        currency: invoices.currency,
+        amountDue: invoices.amountDue,
+        amountCaptured: invoices.amountCaptured,
+        status: invoices.status,
+        paymentIntentId: invoices.paymentIntentId,
+      },
+      adjustment: { id: invoiceAdjustments.id, createdAt: invoiceAdjustments.createdAt, amount: invoiceAdjustments.amount, processorObjectId: invoiceAdjustments.processorObjectId },
+    })
+    .from(invoiceAdjustments)
+    .innerJoin(invoices, eq(invoices.id, invoiceAdjustments.invoiceId))
+    .where(eq(invoiceAdjustments.id, sql.placeholder('adjustmentId'))),
+);

@@ -94,22 +94,25 @@ function applyInTransaction(
       const context = { jobs: deps.jobs, gateway: deps.gateway, source: isReplay ? ('REPLAY' as const) : ('WEBHOOK' as const), processorEventId: event.id, recorded };
       const applied = await tx.transaction((savepoint) => applier({ ...context, tx: savepoint }, event));
       if (mode === 'live') {
-        const [updated] = await appliedLive(tx, { id: eventId, outcome: applied.outcome, invoiceId: applied.invoiceId ?? event.invoiceId, processedAt: new Date() });
-        return { event: updated!, outcome: applied.outcome, error: null };
+        const written = { outcome: applied.outcome, invoiceId: applied.invoiceId ?? event.invoiceId, processedAt: new Date(), replayRequested: false, lastReplayError: null, replayDueAt: null };
+        await appliedLive(tx, { id: eventId, outcome: written.outcome, invoiceId: written.invoiceId, processedAt: written.processedAt });
+        return { event: { ...event, ...written }, outcome: applied.outcome, error: null };
       }
-      const [updated] = await tx
-        .update(processorEvents)
-        .set({
-          outcome: applied.outcome,
-          invoiceId: applied.invoiceId ?? event.invoiceId,
-          processedAt: new Date(),
-          replayRequested: false,
-          lastReplayError: null,
-          ...replayBookkeeping,
-        })
-        .where(eq(processorEvents.id, eventId))
-        .returning();
-      return { event: updated!, outcome: applied.outcome, error: null };
+      // The row is locked: what the update writes is known here, so nothing is read back (the payload least of all).
+      const now = new Date();
+      const written = {
+        outcome: applied.outcome,
+        invoiceId: applied.invoiceId ?? event.invoiceId,
+        processedAt: now,
+        replayRequested: false,
+        lastReplayError: null,
+        replayAttempts: event.replayAttempts + (counted ? 1 : 0),
+        lastReplayedAt: now,
+        replayDueAt: null,
+      };
+      await appliedReplay(tx, { id: eventId, outcome: written.outcome, invoiceId: written.invoiceId, processedAt: now, lastReplayedAt: now, attemptsCounted: counted ? 1 : 0 });
+      const updated: ProcessorEvent = { ...event, ...written };
+      return { event: updated, outcome: applied.outcome, error: null };
     } catch (error) {
       if (isConnectionError(error)) throw error;
       const explained = error instanceof ProcessorEventError || error instanceof ProcessorMoneyError;
@@ -146,7 +149,10 @@ export function replayLimitError(event: ProcessorEvent, cap: number): DomainErro
 
 const lockEvent = prepared('lock_processor_event', (db) => db.select().from(processorEvents).where(eq(processorEvents.id, sql.placeholder('id'))).for('update'));
 
-/** What a live delivery's success writes (the replay bookkeeping of a live delivery is only `replayDueAt: null`), built once. */
+/**
+ * What a live delivery's success writes (the replay bookkeeping of a live delivery is only `replayDueAt: null`), built once.
+ * Nothing is returned: the event's row is locked, so the caller knows what it now holds.
+ */
 const appliedLive = prepared('processor_event_applied', (db) =>
   db
     .update(processorEvents)
@@ -158,6 +164,22 @@ const appliedLive = prepared('processor_event_applied', (db) =>
       lastReplayError: null,
       replayDueAt: null,
     })
-    .where(eq(processorEvents.id, sql.placeholder('id')))
-    .returning(),
+    .where(eq(processorEvents.id, sql.placeholder('id'))),
+);
+
+/** What a replay's success writes (`attemptsCounted` 1 for an operator's replay, 0 for an automatic one), built once; nothing returned. */
+const appliedReplay = prepared('processor_event_replayed', (db) =>
+  db
+    .update(processorEvents)
+    .set({
+      outcome: sql`${sql.placeholder('outcome')}`,
+      invoiceId: sql`${sql.placeholder('invoiceId')}`,
+      processedAt: sql`${sql.placeholder('processedAt')}`,
+      replayRequested: false,
+      lastReplayError: null,
+      replayAttempts: sql`${processorEvents.replayAttempts} + ${sql.placeholder('attemptsCounted')}::int`,
+      lastReplayedAt: sql`${sql.placeholder('lastReplayedAt')}`,
+      replayDueAt: null,
+    })
+    .where(eq(processorEvents.id, sql.placeholder('id'))),
 );

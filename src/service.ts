@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type PgBoss from 'pg-boss';
@@ -16,7 +16,7 @@ import { isDatabaseEmpty, seedDemoData } from './domain/seed/demo-seed.js';
 import { createApolloServer } from './graphql/apollo.js';
 import { buildGraphQLSchema } from './graphql/schema.js';
 import { createAdmission } from './http/admission.js';
-import { createHttpApp, createOperationsApp } from './http/app.js';
+import { createHttpListener, createOperationsApp } from './http/app.js';
 import type { Liveness, ReadinessCheck } from './http/health.js';
 import { createGateway } from './adapters/create-gateway.js';
 import { PrometheusMetrics } from './adapters/metrics/prometheus-metrics.js';
@@ -200,8 +200,8 @@ async function listen({ config, deps, database, health, boss, logger, withApi, s
   };
   const apollo = withApi ? createApolloServer(await buildGraphQLSchema(), config, logger) : undefined;
   await apollo?.start();
-  const app = apollo && admission ? createHttpApp({ deps, apollo, readiness, liveness, admission, devOperatorToken }) : createOperationsApp({ deps, readiness, liveness });
-  const server = app.listen(config.port, config.host);
+  const listener = apollo && admission ? createHttpListener({ deps, apollo, readiness, liveness, admission, devOperatorToken }) : createOperationsApp({ deps, readiness, liveness });
+  const server = http.createServer(listener).listen(config.port, config.host);
   await once(server, 'listening');
   server.on('close', () => void apollo?.stop());
   return server;

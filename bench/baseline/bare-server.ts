@@ -27,6 +27,8 @@ export type BareOptions = {
   webhookSecret: string;
   gateway: BillingGatewayClient;
   settleDelaySeconds: number;
+  /** As the service's AUTH_CACHE_TTL_MS: a token's viewer is remembered this long (0: looked up every time). */
+  authCacheTtlMs: number;
 };
 
 const INVOICE = `"id", "workspace_id", "number", "currency", "amount_due", "amount_captured", "amount_refunded", "status", "payment_intent_id", "external_processor_id", "captured_at", "settled_at", "voided_at", "reconciled_at", "created_at", "updated_at"`;
@@ -37,7 +39,7 @@ const ADJUSTMENT = `"id", "invoice_id", "kind", "amount", "currency", "reason_co
 const EVENT = `"id", "provider", "external_id", "event_type", "payload", "payload_raw", "payload_hash", "correlation_id", "workspace_hint", "invoice_id", "received_at", "processed_at", "outcome", "replay_requested", "replay_attempts", "last_replay_error", "last_replayed_at", "payment_intent_ref", "replay_due_at", "automatic_retries"`;
 
 const SQL = {
-  token: `select "id", "role", "workspace_id", "last_used_at" IS NULL OR "last_used_at" < now() - interval '1 minute' from "api_tokens" where ("api_tokens"."token_hash" = $1 and "api_tokens"."revoked_at" is null and ("api_tokens"."expires_at" is null or "api_tokens"."expires_at" > now()))`,
+  token: `select "id", "role", "workspace_id", "expires_at", "last_used_at" IS NULL OR "last_used_at" < now() - interval '1 minute' from "api_tokens" where ("api_tokens"."token_hash" = $1 and "api_tokens"."revoked_at" is null and ("api_tokens"."expires_at" is null or "api_tokens"."expires_at" > now()))`,
   tokenUse: `update "api_tokens" set "last_used_at" = date_trunc('second', now()) where ("api_tokens"."id" = $1 and ("api_tokens"."last_used_at" is null or "api_tokens"."last_used_at" < now() - interval '1 minute'))`,
   lockInvoice: `select ${INVOICE_Q}, ${WORKSPACE_Q} from "invoices" inner join "workspaces" on "workspaces"."id" = "invoices"."workspace_id" where "invoices"."id" = $1 for update of "invoices"`,
   attemptByKey: `select ${ATTEMPT} from "payment_attempts" where ("payment_attempts"."workspace_id" = $1 and "payment_attempts"."idempotency_key" = $2) for update`,
@@ -70,12 +72,40 @@ export async function startBareServer(options: BareOptions): Promise<BareServer>
   });
   const query = on(sql);
 
+  async function lookUp(tokenHash: string): Promise<{ id: string; expiresAt: Date | null } | undefined> {
+    const [record] = await query(SQL.token, [tokenHash]);
+    if (record?.['?column?']) await query(SQL.tokenUse, [record.id]);
+    return record ? { id: record.id as string, expiresAt: record.expires_at ? new Date(record.expires_at as string) : null } : undefined;
+  }
+
+  // The service's ViewerCache, as far as the bench's one token needs it: a token that authenticates is
+  // remembered for authCacheTtlMs (never past its expiry), concurrent requests share one look-up.
+  const viewers = new Map<string, { viewer: Promise<{ id: string } | undefined>; until: number }>();
   async function viewer(authorization: string | undefined): Promise<{ id: string } | undefined> {
     const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
     if (!token) return undefined;
-    const [record] = await query(SQL.token, [createHash('sha256').update(token).digest('hex')]);
-    if (record?.['?column?']) await query(SQL.tokenUse, [record.id]);
-    return record as { id: string } | undefined;
+    const tokenHash = createHash('sha256').update(token).digest('hex');
+    if (options.authCacheTtlMs <= 0) return lookUp(tokenHash);
+    const now = Date.now();
+    const cached = viewers.get(tokenHash);
+    if (cached && cached.until > now) return cached.viewer;
+    const entry = { viewer: Promise.resolve<{ id: string } | undefined>(undefined), until: now + options.authCacheTtlMs };
+    const forget = () => {
+      if (viewers.get(tokenHash) === entry) viewers.delete(tokenHash);
+    };
+    entry.viewer = lookUp(tokenHash).then(
+      (found) => {
+        if (!found) forget();
+        else if (found.expiresAt) entry.until = Math.min(entry.until, found.expiresAt.getTime());
+        return found;
+      },
+      (error: unknown) => {
+        forget();
+        throw error;
+      },
+    );
+    viewers.set(tokenHash, entry);
+    return entry.viewer;
   }
 
   async function capture(tokenId: string, invoiceId: string, idempotencyKey: string): Promise<Row> {

@@ -80,6 +80,7 @@ export async function startWriteRig(options: WriteOptions): Promise<WriteRig> {
     webhookSecret: WEBHOOK_SECRET,
     gateway: service.deps.gateway,
     settleDelaySeconds: settleDelaySeconds(config.gatewayTimeoutMs),
+    authCacheTtlMs: config.authCacheTtlMs,
   });
   const { token } = await createApiToken(service.deps.db, { name: 'bench operator', role: 'OPERATOR' });
   const [workspace] = await setup<{ id: string }[]>`

@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RestErrorBody } from './rest-errors.js';
 
 export type Admission = {
@@ -6,7 +6,8 @@ export type Admission = {
   inFlight(): number;
   /** Every slot taken: a new request would be refused (and /readyz says so). */
   saturated(): boolean;
-  middleware(req: Request, res: Response, next: NextFunction): void;
+  /** Express middleware, and also called as is on node:http's request and response (createHttpListener). */
+  middleware(req: IncomingMessage, res: ServerResponse, next: () => void): void;
 };
 
 /** Seconds a refused client is asked to wait: in-flight work turns over in milliseconds. */

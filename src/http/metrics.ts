@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { bearerToken } from '../domain/auth/tokens.js';
 import type { Deps } from '../domain/deps.js';
@@ -47,6 +48,20 @@ export function httpLatency(metrics: Metrics): RequestHandler {
       metrics.observeHttpRequest({ method: req.method, route: route(res.statusCode), status: res.statusCode, seconds });
     });
     next();
+  };
+}
+
+/**
+ * httpLatency for a request the server answers without Express (`createHttpListener`), its route
+ * known before it starts: the same series, the same label as Express's route would give it.
+ */
+export function observeRoute(metrics: Metrics, route: string): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.observeHttpRequest({ method: req.method ?? 'POST', route, status: res.statusCode, seconds });
+    });
   };
 }
 

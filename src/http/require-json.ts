@@ -7,10 +7,15 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
  */
 export function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
   if (req.method !== 'POST') return next();
-  if (!isJson(req.get('content-type'))) return next(unsupported('content.type.unsupported', 'Content-Type must be application/json'));
-  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(req.get('content-type') ?? '')?.[1]?.toLowerCase();
-  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') return next(unsupported('charset.unsupported', `unsupported charset "${charset}"`));
-  next();
+  next(jsonBodyRefusal(req.headers['content-type']));
+}
+
+/** requireJsonBody's check of a POST's Content-Type on its own (no Express needed): the 415 to answer, if any. */
+export function jsonBodyRefusal(contentType: string | undefined): Error | undefined {
+  if (!isJson(contentType)) return unsupported('content.type.unsupported', 'Content-Type must be application/json');
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') return unsupported('charset.unsupported', `unsupported charset "${charset}"`);
+  return undefined;
 }
 
 /** `application/json`, with or without parameters; no `+json` or wildcard look-alikes. */

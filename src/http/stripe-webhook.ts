@@ -1,11 +1,12 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import Stripe from 'stripe';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { Deps } from '../domain/deps.js';
 import { ingestStripeEvent } from '../domain/processor-events/ingest-stripe-event.js';
-import { stripeEventEnvelope } from '../domain/processor-events/stripe-event.js';
-import { requireJsonBody } from './require-json.js';
-import { unreadableRequest } from './rest-errors.js';
+import { readStripeEventEnvelope } from '../domain/processor-events/stripe-event.js';
+import { jsonBodyRefusal } from './require-json.js';
+import { toRestError, unreadableRequest } from './rest-errors.js';
 
 /**
  * Stripe's default: a signature older than five minutes is refused (replayed requests). The SDK checks
@@ -13,37 +14,68 @@ import { unreadableRequest } from './rest-errors.js';
  */
 const SIGNATURE_TOLERANCE_SECONDS = 300;
 
+export const STRIPE_WEBHOOK_PATH = '/webhooks/stripe';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, next?: (error: unknown) => void) => void;
+
 /**
  * POST /webhooks/stripe. Trusts nothing but a valid Stripe-Signature over the exact raw bytes (so the
  * raw body parser runs here, before any JSON parser). Answers 2xx only once the event is committed;
  * a database failure is a 503 so Stripe delivers again. A poison event (one no retry could store as
  * JSON) is kept byte for byte and answered 200 `parked`, so Stripe stops retrying it.
+ *
+ * A plain node:http handler (the Content-Type check, the raw body parser, the answer written as is),
+ * so that the server can hand it `POST /webhooks/stripe` before Express routes anything
+ * (`createHttpListener`, src/http/app.ts); the Express route below serves every other spelling of
+ * the path (a trailing slash, a query string, another case) with the same handler.
  */
-export function stripeWebhookRoutes(deps: Deps): Router {
+export function stripeWebhookHandler(deps: Deps): Handler {
+  const readRaw = express.raw({ type: () => true, limit: '1mb' }) as unknown as (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+  const refuseUnreadable = (error: unknown, res: ServerResponse, next: ((error: unknown) => void) | undefined) => {
+    const unreadable = unreadableRequest(error);
+    if (unreadable) return answer(res, unreadable.status, { status: 'rejected', error: unreadable.message });
+    if (next) return next(error);
+    const { status, body } = toRestError(error, deps.logger);
+    answer(res, status, body);
+  };
+  return (req, res, next) => {
+    const refusal = jsonBodyRefusal(req.headers['content-type']);
+    if (refusal) return refuseUnreadable(refusal, res, next);
+    readRaw(req, res, (error) => {
+      if (error) return refuseUnreadable(error, res, next);
+      void handle(deps, req, (req as IncomingMessage & { body?: unknown }).body, res);
+    });
+  };
+}
+
+async function handle(deps: Deps, req: IncomingMessage, body: unknown, res: ServerResponse): Promise<void> {
+  const verified = verify(req, body, deps);
+  if ('error' in verified) return answer(res, 400, { status: 'rejected', error: verified.error });
+  const envelope = readStripeEventEnvelope(verified.event);
+  if (!envelope) return answer(res, 400, { status: 'rejected', error: 'not a Stripe event' });
+  try {
+    answer(res, 200, { status: await ingestStripeEvent(deps, envelope, body as Buffer) });
+  } catch (error) {
+    // Nothing was acknowledged: whatever went wrong, Stripe delivers again.
+    if (isDatabaseUnavailable(error)) deps.logger.warn({ err: error, eventId: envelope.id }, 'database unavailable: webhook answered 503');
+    else deps.logger.error({ err: error, eventId: envelope.id }, 'webhook not stored or not applied; asking Stripe to retry');
+    answer(res, 503, { status: 'unavailable', error: 'temporarily unable to store the event; retry later' });
+  }
+}
+
+/** What res.json would send (Express's ETag left out: nobody revalidates a webhook's answer). */
+function answer(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export function stripeWebhookRoutes(deps: Deps, handler: Handler = stripeWebhookHandler(deps)): Router {
   const router = Router();
-  router.post('/webhooks/stripe', requireJsonBody, express.raw({ type: () => true, limit: '1mb' }), async (req: Request, res: Response) => {
-    const verified = verify(req, deps);
-    if ('error' in verified) {
-      res.status(400).json({ status: 'rejected', error: verified.error });
-      return;
-    }
-    const envelope = stripeEventEnvelope.safeParse(verified.event);
-    if (!envelope.success) {
-      res.status(400).json({ status: 'rejected', error: 'not a Stripe event' });
-      return;
-    }
-    try {
-      res.json({ status: await ingestStripeEvent(deps, envelope.data, req.body as Buffer) });
-    } catch (error) {
-      // Nothing was acknowledged: whatever went wrong, Stripe delivers again.
-      if (isDatabaseUnavailable(error)) deps.logger.warn({ err: error, eventId: envelope.data.id }, 'database unavailable: webhook answered 503');
-      else deps.logger.error({ err: error, eventId: envelope.data.id }, 'webhook not stored or not applied; asking Stripe to retry');
-      res.status(503).json({ status: 'unavailable', error: 'temporarily unable to store the event; retry later' });
-    }
-  });
-  // A body that could not be read (a wrong Content-Type or charset, an unknown or broken encoding,
-  // too large): refused as the client's fault, in the webhook's own answer shape.
-  router.use('/webhooks/stripe', (error: unknown, _req: Request, res: Response, next: NextFunction) => {
+  router.post(STRIPE_WEBHOOK_PATH, (req: Request, res: Response, next: NextFunction) => handler(req, res, next));
+  // A request that could not be routed (an undecodable path): refused as the client's fault, in the
+  // webhook's own answer shape.
+  router.use(STRIPE_WEBHOOK_PATH, (error: unknown, _req: Request, res: Response, next: NextFunction) => {
     const unreadable = unreadableRequest(error);
     if (!unreadable) return next(error);
     res.status(unreadable.status).json({ status: 'rejected', error: unreadable.message });
@@ -51,20 +83,20 @@ export function stripeWebhookRoutes(deps: Deps): Router {
   return router;
 }
 
-function verify(req: Request, deps: Deps): { event: unknown } | { error: string } {
+function verify(req: IncomingMessage, body: unknown, deps: Deps): { event: unknown } | { error: string } {
   const secrets = deps.config.stripeWebhookSecrets;
   if (secrets.length === 0) {
     deps.logger.error('STRIPE_WEBHOOK_SECRET is not set: every webhook is refused');
     return { error: 'webhook endpoint not configured' };
   }
-  const signature = req.get('stripe-signature');
-  if (!signature) return { error: 'missing Stripe-Signature header' };
-  if (!Buffer.isBuffer(req.body)) return { error: 'missing body' };
+  const signature = req.headers['stripe-signature'];
+  if (typeof signature !== 'string' || !signature) return { error: 'missing Stripe-Signature header' };
+  if (!Buffer.isBuffer(body)) return { error: 'missing body' };
   // During a secret rotation both the old and the new secret are accepted.
   for (const secret of secrets) {
     let event: unknown;
     try {
-      event = Stripe.webhooks.constructEvent(req.body, signature, secret, SIGNATURE_TOLERANCE_SECONDS);
+      event = Stripe.webhooks.constructEvent(body, signature, secret, SIGNATURE_TOLERANCE_SECONDS);
     } catch (error) {
       if (error instanceof SyntaxError) return { error: 'body is not valid JSON' };
       continue;

@@ -4,7 +4,7 @@ import Stripe from 'stripe';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import type { Deps } from '../domain/deps.js';
 import { ingestStripeEvent } from '../domain/processor-events/ingest-stripe-event.js';
-import { readStripeEventEnvelope } from '../domain/processor-events/stripe-event.js';
+import { stripeEventEnvelope } from '../domain/processor-events/stripe-event.js';
 import { jsonBodyRefusal } from './require-json.js';
 import { toRestError, unreadableRequest } from './rest-errors.js';
 
@@ -51,8 +51,9 @@ export function stripeWebhookHandler(deps: Deps): Handler {
 async function handle(deps: Deps, req: IncomingMessage, body: unknown, res: ServerResponse): Promise<void> {
   const verified = verify(req, body, deps);
   if ('error' in verified) return answer(res, 400, { status: 'rejected', error: verified.error });
-  const envelope = readStripeEventEnvelope(verified.event);
-  if (!envelope) return answer(res, 400, { status: 'rejected', error: 'not a Stripe event' });
+  const parsed = stripeEventEnvelope.safeParse(verified.event);
+  if (!parsed.success) return answer(res, 400, { status: 'rejected', error: 'not a Stripe event' });
+  const envelope = parsed.data;
   try {
     answer(res, 200, { status: await ingestStripeEvent(deps, envelope, body as Buffer) });
   } catch (error) {

@@ -78,12 +78,6 @@ export type StripePaymentIntent = z.infer<typeof stripePaymentIntent>;
 export type StripeDispute = z.infer<typeof stripeDispute>;
 
 export function parseStripeObject<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  // The live webhooks' usual object, checked by hand (zod rebuilds it key by key); anything the
-  // hand check does not pass goes through zod, for zod's verdict and its messages.
-  if (schema === (stripePaymentIntent as unknown)) {
-    const intent = readPaymentIntent(value);
-    if (intent) return intent as T;
-  }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || what}: ${issue.message}`).join('; ');
@@ -96,33 +90,3 @@ export function parseStripeObject<T>(schema: z.ZodType<T>, value: unknown, what:
 export const currencyOf = (object: { currency: string }): string => object.currency.toUpperCase();
 
 export const fromUnixSeconds = (seconds: number): Date => new Date(seconds * 1000);
-
-/**
- * What `stripePaymentIntent` gives for a payment intent it accepts, or undefined when this hand check
- * does not accept it (zod then decides). test/webhooks/envelope.test.ts holds the two to the same output.
- */
-export function readPaymentIntent(value: unknown): StripePaymentIntent | undefined {
-  if (!isPlainObject(value)) return undefined;
-  const { id, amount: total, amount_received: received, currency, status, created, metadata: tags, last_payment_error: error, cancellation_reason: reason } = value;
-  if (typeof id !== 'string' || !id.startsWith('pi_') || value.object !== 'payment_intent') return undefined;
-  if (!isAmount(total) || !isAmount(received) || typeof currency !== 'string' || currency.length !== 3) return undefined;
-  if (typeof status !== 'string' || typeof created !== 'number' || !Number.isSafeInteger(created)) return undefined;
-  if (!isNullishText(reason)) return undefined;
-  if (error !== null && error !== undefined && !(isPlainObject(error) && isNullishText(error.code) && isNullishText(error.message))) return undefined;
-  if (tags !== null && tags !== undefined && !(isPlainObject(tags) && Object.values(tags).every((tag) => typeof tag === 'string'))) return undefined;
-  const charge = value.latest_charge;
-  let latestCharge: string | null;
-  if (charge === null || charge === undefined) latestCharge = null;
-  else if (typeof charge === 'string') latestCharge = charge;
-  else if (isPlainObject(charge) && typeof charge.id === 'string') latestCharge = charge.id;
-  else return undefined;
-  return { ...value, metadata: (tags ?? {}) as Record<string, string>, latest_charge: latestCharge } as StripePaymentIntent;
-}
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> => {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const prototype = Object.getPrototypeOf(value) as unknown;
-  return prototype === Object.prototype || prototype === null;
-};
-const isAmount = (value: unknown): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-const isNullishText = (value: unknown): boolean => value === null || value === undefined || typeof value === 'string';

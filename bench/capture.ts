@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { runAB, type Case, type PhaseResult } from './support/ab.js';
+import { runAB, type Case } from './support/ab.js';
 import { authenticateToken } from '../src/domain/auth/tokens.js';
 import { captureInvoice } from '../src/domain/ledger/capture-invoice.js';
-import { createInvoices, measurePhase, parseWriteOptions, printTrace, sized, startWriteRig, WRITE_USAGE } from './support/writes.js';
+import { createInvoices, parseWriteOptions, printTrace, startWriteRig, WRITE_USAGE, writePhases } from './support/writes.js';
 
 export const description = 'captureInvoice (GraphQL over HTTP) vs a bare node:http + postgres.js server sending the same SQL, A/B';
 
@@ -24,28 +24,18 @@ export async function run(argv: string[]): Promise<number> {
       const viewer = (await authenticateToken(rig.deps.db, rig.token))!;
       return await printTrace(rig, (deps) => captureInvoice(deps, viewer, { invoiceId: invoice!.id, idempotencyKey: randomUUID() }));
     }
-    let phases = 0;
-    const side = (clients: number, url: string, body: (invoiceId: string, key: string) => string) => {
-      let lastRate: number | undefined;
-      const once = async (count: number): Promise<PhaseResult> => {
-        const tag = `C${++phases}`;
-        const invoices = await createInvoices(rig, tag, count);
-        const requests = invoices.map((invoice) => ({ body: body(invoice.id, randomUUID()) }));
-        const headers = { 'content-type': 'application/json', authorization: `Bearer ${rig.token}` };
-        const result = await measurePhase(rig, { url, headers, requests, connections: clients, seconds: options.seconds }, async () => {
+    const side = (clients: number, url: string, body: (invoiceId: string, key: string) => string) =>
+      writePhases(rig, options, clients, {
+        url,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${rig.token}` },
+        requests: (_tag, invoices) => invoices.map((invoice) => ({ body: body(invoice.id, randomUUID()) })),
+        countDone: async (tag) => {
           const [row] = await rig.setup<{ n: string }[]>`
             SELECT count(*) AS n FROM payment_attempts a JOIN invoices i ON i.id = a.invoice_id
             WHERE i.number LIKE ${`${tag}-%`} AND a.status = 'SUCCEEDED' AND i.amount_captured = i.amount_due`;
           return Number(row!.n);
-        });
-        lastRate = result.done / result.seconds;
-        return result;
-      };
-      return async () => {
-        if (lastRate === undefined) await once(sized(undefined, 1, clients)); // warm-up, discarded
-        return once(sized(lastRate, options.seconds, clients));
-      };
-    };
+        },
+      });
     const cases: Case[] = options.clients.map((clients) => ({
       label: `capture, ${clients} clients`,
       service: side(clients, `${rig.serviceUrl}/graphql`, (invoiceId, idempotencyKey) =>

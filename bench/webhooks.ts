@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import Stripe from 'stripe';
-import { runAB, type Case, type PhaseResult } from './support/ab.js';
+import { runAB, type Case } from './support/ab.js';
 import { ingestStripeEvent } from '../src/domain/processor-events/ingest-stripe-event.js';
 import { stripeEventEnvelope } from '../src/domain/processor-events/stripe-event.js';
-import { createInvoices, measurePhase, parseWriteOptions, printTrace, sized, startWriteRig, WEBHOOK_SECRET, WRITE_USAGE } from './support/writes.js';
+import { createInvoices, parseWriteOptions, printTrace, startWriteRig, WEBHOOK_SECRET, WRITE_USAGE, writePhases } from './support/writes.js';
 
 export const description = 'signed Stripe webhooks (POST /webhooks/stripe) vs a bare node:http + postgres.js server sending the same SQL, A/B';
 
@@ -22,30 +22,22 @@ export async function run(argv: string[]): Promise<number> {
       const event = stripeEventEnvelope.parse(succeeded('TRACE', invoice!.id, invoice!.pi));
       return await printTrace(rig, (deps) => ingestStripeEvent(deps, event));
     }
-    let phases = 0;
-    const side = (clients: number, url: string) => {
-      let lastRate: number | undefined;
-      const once = async (count: number): Promise<PhaseResult> => {
-        const tag = `W${++phases}`;
-        const invoices = await createInvoices(rig, tag, count);
-        const requests = invoices.map((invoice) => {
-          const payload = JSON.stringify(succeeded(tag, invoice.id, invoice.pi));
-          return { body: payload, headers: { 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) } };
-        });
-        const result = await measurePhase(rig, { url, headers: { 'content-type': 'application/json' }, requests, connections: clients, seconds: options.seconds }, async () => {
+    const side = (clients: number, url: string) =>
+      writePhases(rig, options, clients, {
+        url,
+        headers: { 'content-type': 'application/json' },
+        requests: (tag, invoices) =>
+          invoices.map((invoice) => {
+            const payload = JSON.stringify(succeeded(tag, invoice.id, invoice.pi));
+            return { body: payload, headers: { 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }) } };
+          }),
+        countDone: async (tag) => {
           const [row] = await rig.setup<{ n: string }[]>`
             SELECT count(*) AS n FROM processor_events e JOIN invoices i ON i.id = e.invoice_id
             WHERE e.external_id LIKE ${`evt_${tag}_%`} AND e.outcome = 'PROCESSED' AND i.amount_captured = i.amount_due`;
           return Number(row!.n);
-        });
-        lastRate = result.done / result.seconds;
-        return result;
-      };
-      return async () => {
-        if (lastRate === undefined) await once(sized(undefined, 1, clients)); // warm-up, discarded
-        return once(sized(lastRate, options.seconds, clients));
-      };
-    };
+        },
+      });
     const cases: Case[] = options.clients.map((clients) => ({
       label: `webhooks, ${clients} clients`,
       service: side(clients, `${rig.serviceUrl}/webhooks/stripe`),

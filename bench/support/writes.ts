@@ -115,7 +115,7 @@ export async function createInvoices(rig: WriteRig, tag: string, count: number):
  * One phase: the requests through autocannon, then `done` counted in the database (what the phase
  * changed, not what HTTP said), and the SQL statements Postgres ran per done request.
  */
-export async function measurePhase(
+async function measurePhase(
   rig: WriteRig,
   spec: CannonSpec & { requests: NonNullable<CannonSpec['requests']> },
   countDone: () => Promise<number>,
@@ -141,8 +141,39 @@ export async function measurePhase(
 }
 
 /** How many requests a phase of `seconds` needs at the rate last seen (at least a few per connection). */
-export function sized(lastRate: number | undefined, seconds: number, clients: number): number {
+function sized(lastRate: number | undefined, seconds: number, clients: number): number {
   return Math.max(clients * 10, Math.ceil((lastRate ?? 100) * seconds));
+}
+
+export type WriteSide = {
+  url: string;
+  headers: Record<string, string>;
+  /** The requests of one phase, one per invoice, for invoices made for it and numbered `<tag>-…`. */
+  requests(tag: string, invoices: { id: string; pi: string }[]): NonNullable<CannonSpec['requests']>;
+  /** How many of the phase's requests did their work, counted in the database. */
+  countDone(tag: string): Promise<number>;
+};
+
+let phases = 0;
+
+/**
+ * One side of a write case, as the A/B runner calls it: each phase on fresh invoices of its own, as
+ * many as the side's last rate fills `options.seconds` with; the side's first call runs a discarded
+ * one-second warm-up first.
+ */
+export function writePhases(rig: WriteRig, options: WriteOptions, clients: number, side: WriteSide): () => Promise<PhaseResult> {
+  let lastRate: number | undefined;
+  const once = async (count: number): Promise<PhaseResult> => {
+    const tag = `P${++phases}`;
+    const requests = side.requests(tag, await createInvoices(rig, tag, count));
+    const result = await measurePhase(rig, { url: side.url, headers: side.headers, requests, connections: clients, seconds: options.seconds }, () => side.countDone(tag));
+    lastRate = result.done / result.seconds;
+    return result;
+  };
+  return async () => {
+    if (lastRate === undefined) await once(sized(undefined, 1, clients));
+    return once(sized(lastRate, options.seconds, clients));
+  };
 }
 
 /**

@@ -1,16 +1,15 @@
 import type { ApolloServer } from '@apollo/server';
-import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
 import type { Deps } from '../domain/deps.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { billingRoutes } from './billing-routes.js';
-import { graphqlContext, graphqlRequestErrors } from './graphql-transport.js';
+import { apolloHandler, graphqlContext, graphqlRequestErrors } from './graphql-transport.js';
 import { dashboardRouter } from './dashboard/router.js';
 import { mountGraphQLIde } from './graphql-ide.js';
 import type { Admission } from './admission.js';
 import { mountHealth, type Liveness, type ReadinessCheck } from './health.js';
 import { httpLatency, metricsRoutes } from './metrics.js';
-import { jsonBody, requireJsonBody } from './require-json.js';
+import { fastJsonBody, requireJsonBody } from './require-json.js';
 import { restErrorHandler } from './rest-errors.js';
 import { stripeWebhookRoutes } from './stripe-webhook.js';
 
@@ -34,8 +33,8 @@ export function createHttpApp({ deps, apollo, readiness, liveness, admission, de
   app.use(
     '/graphql',
     requireJsonBody,
-    jsonBody('1mb'),
-    expressMiddleware(apollo, { context: graphqlContext(deps) }),
+    fastJsonBody(1024 * 1024),
+    apolloHandler(apollo, graphqlContext(deps)),
     graphqlRequestErrors(deps.logger),
   );
   app.use('/api/v1/billing', billingRoutes(deps));

@@ -38,7 +38,8 @@ const USAGE = `npm run bench -- reads [options]
   --connections 8   autocannon connections (closed loop)
   --invoices 500    invoices in the database (each with 2 ledger lines, 3 timeline events, 1 refund)
   --page 50         invoices per page in the list scenario
-  --only service    run one side only (for a CPU profile: node --cpu-prof dist/bench/run.js reads --only service)`;
+  --only service    run one side only (for a CPU profile: node --cpu-prof dist/bench/run.js reads --only service)
+  --scenario by-id  run one scenario only: list or by-id`;
 
 
 const SERVICE_NODE = `id number currency amountDue amountCaptured amountRefunded status createdAt
@@ -70,6 +71,7 @@ export async function run(argv: string[]): Promise<number> {
       invoices: { type: 'string', default: '500' },
       page: { type: 'string', default: '50' },
       only: { type: 'string' },
+      scenario: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -84,6 +86,10 @@ export async function run(argv: string[]): Promise<number> {
   const page = wholeNumber('page', values.page, 1, 100);
   if (values.only !== undefined && values.only !== 'service' && values.only !== 'postgraphile') {
     console.error('--only is service or postgraphile');
+    return 2;
+  }
+  if (values.scenario !== undefined && values.scenario !== 'list' && values.scenario !== 'by-id') {
+    console.error('--scenario is list or by-id');
     return 2;
   }
   const sides: Side[] = values.only ? [values.only as Side] : ['service', 'postgraphile'];
@@ -138,8 +144,9 @@ export async function run(argv: string[]): Promise<number> {
       postgraphile: { 'content-type': 'application/json' },
     };
     const byIdTarget = ids[Math.floor(ids.length / 2)]!;
-    const scenarios: Scenario[] = [
+    const allScenarios: (Scenario & { key: string })[] = [
       {
+        key: 'list',
         name: `list of ${page}`,
         body: {
           service: JSON.stringify({ query: SERVICE_LIST, variables: { first: page } }),
@@ -147,6 +154,7 @@ export async function run(argv: string[]): Promise<number> {
         },
       },
       {
+        key: 'by-id',
         name: 'by id',
         body: {
           service: JSON.stringify({ query: SERVICE_BY_ID, variables: { id: byIdTarget } }),
@@ -154,6 +162,7 @@ export async function run(argv: string[]): Promise<number> {
         },
       },
     ];
+    const scenarios: Scenario[] = allScenarios.filter(({ key }) => values.scenario === undefined || key === values.scenario);
 
     log('checking that both servers give the same answers…');
     for (const scenario of scenarios) {

@@ -9,7 +9,9 @@ const STATIC_PATH = '/ruru-static/';
  * from node_modules: no request leaves the machine. `serveStatic` must be mounted without a prefix.
  */
 export function mountGraphQLIde(app: Express, devOperatorToken?: string): void {
-  app.use(serveStatic(STATIC_PATH));
+  // serveStatic is an async function for every request; only its own paths go through it.
+  const assets = serveStatic(STATIC_PATH);
+  app.use((req: Request, res: Response, next: NextFunction) => (req.url.startsWith(STATIC_PATH) ? assets(req, res, next) : next()));
   const html = ruruHTML({
     endpoint: '/graphql',
     staticPath: STATIC_PATH,

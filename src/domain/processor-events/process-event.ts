@@ -149,37 +149,32 @@ export function replayLimitError(event: ProcessorEvent, cap: number): DomainErro
 
 const lockEvent = prepared('lock_processor_event', (db) => db.select().from(processorEvents).where(eq(processorEvents.id, sql.placeholder('id'))).for('update'));
 
+/** What every success writes; the replay's statement adds its bookkeeping. */
+const appliedFields = {
+  outcome: sql`${sql.placeholder('outcome')}`,
+  invoiceId: sql`${sql.placeholder('invoiceId')}`,
+  processedAt: sql`${sql.placeholder('processedAt')}`,
+  replayRequested: false,
+  lastReplayError: null,
+  replayDueAt: null,
+};
+
 /**
- * What a live delivery's success writes (the replay bookkeeping of a live delivery is only `replayDueAt: null`), built once.
- * Nothing is returned: the event's row is locked, so the caller knows what it now holds.
+ * A live delivery's success (its replay bookkeeping is only `replayDueAt: null`), built once. Nothing
+ * is returned: the event's row is locked, so the caller knows what it now holds.
  */
 const appliedLive = prepared('processor_event_applied', (db) =>
-  db
-    .update(processorEvents)
-    .set({
-      outcome: sql`${sql.placeholder('outcome')}`,
-      invoiceId: sql`${sql.placeholder('invoiceId')}`,
-      processedAt: sql`${sql.placeholder('processedAt')}`,
-      replayRequested: false,
-      lastReplayError: null,
-      replayDueAt: null,
-    })
-    .where(eq(processorEvents.id, sql.placeholder('id'))),
+  db.update(processorEvents).set(appliedFields).where(eq(processorEvents.id, sql.placeholder('id'))),
 );
 
-/** What a replay's success writes (`attemptsCounted` 1 for an operator's replay, 0 for an automatic one), built once; nothing returned. */
+/** A replay's success (`attemptsCounted` 1 for an operator's replay, 0 for an automatic one), built once; nothing returned. */
 const appliedReplay = prepared('processor_event_replayed', (db) =>
   db
     .update(processorEvents)
     .set({
-      outcome: sql`${sql.placeholder('outcome')}`,
-      invoiceId: sql`${sql.placeholder('invoiceId')}`,
-      processedAt: sql`${sql.placeholder('processedAt')}`,
-      replayRequested: false,
-      lastReplayError: null,
+      ...appliedFields,
       replayAttempts: sql`${processorEvents.replayAttempts} + ${sql.placeholder('attemptsCounted')}::int`,
       lastReplayedAt: sql`${sql.placeholder('lastReplayedAt')}`,
-      replayDueAt: null,
     })
     .where(eq(processorEvents.id, sql.placeholder('id'))),
 );

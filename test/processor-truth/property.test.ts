@@ -308,12 +308,16 @@ async function atRest(real: Real): Promise<void> {
 const PROPERTY_RUNS = Number(process.env.PROPERTY_RUNS ?? 150);
 // Printed first, so that a run CI cut short can still be repeated: PROPERTY_SEED=<seed>.
 const PROPERTY_SEED = Number(process.env.PROPERTY_SEED ?? Math.floor(Math.random() * 2 ** 31));
+// With the seed, replays one reported counterexample straight away: PROPERTY_PATH=<path> and
+// PROPERTY_REPLAY_PATH=<replayPath> from the report.
+const PROPERTY_PATH = process.env.PROPERTY_PATH;
+const PROPERTY_REPLAY_PATH = process.env.PROPERTY_REPLAY_PATH;
 
 describe('ledger = processor under any interleaving of requests, faults, webhooks and reconciliation', () => {
   it('holds after every step, and at rest for every payment', { timeout: 900_000 }, async () => {
     console.log(`property seed ${PROPERTY_SEED} (${PROPERTY_RUNS} runs)`);
     await fc.assert(
-      fc.asyncProperty(subscription, fc.commands(steps, { maxCommands: 10 }), async (subscribedTo, commands) => {
+      fc.asyncProperty(subscription, fc.commands(steps, { maxCommands: 10, ...(PROPERTY_REPLAY_PATH ? { replayPath: PROPERTY_REPLAY_PATH } : {}) }), async (subscribedTo, commands) => {
         const started = Date.now();
         const { world, close } = await startStripeWorld();
         try {
@@ -335,7 +339,7 @@ describe('ledger = processor under any interleaving of requests, faults, webhook
       }),
       // Shrinking a failure re-runs it many times over; past ten minutes fast-check stops and reports the
       // smallest counterexample so far (and an unfinished clean run counts as a failure too).
-      { numRuns: PROPERTY_RUNS, seed: PROPERTY_SEED, plugins: [fc.interruptAfterTimeLimit(600_000, { failOnInterrupt: true })] },
+      { numRuns: PROPERTY_RUNS, seed: PROPERTY_SEED, ...(PROPERTY_PATH ? { path: PROPERTY_PATH, endOnFailure: true } : {}), plugins: [fc.interruptAfterTimeLimit(600_000, { failOnInterrupt: true })] },
     );
   });
 });

@@ -132,6 +132,22 @@ describe('the ledger agrees with Stripe', () => {
     await expectLedgerEqualsProcessor(world, invoice);
   });
 
+  it('a refund that fails later, reported only by charge.updated (no refund.* subscription): the money comes back', async () => {
+    const invoice = await authorisedInvoice(world, 5_000);
+    expect((await capture(world.service, world.token, { invoiceId: invoice.id })).errors).toBeUndefined();
+    world.stripe.newEvents();
+    const made = world.stripe.state.refundFromDashboard({ paymentIntentId: invoice.paymentIntentId!, amount: 1, reason: 'requested_by_customer' });
+    await deliverEvents(world, world.stripe.newEvents().filter((event) => event.type.startsWith('charge.')));
+    expect((await invoiceRow(invoice.id)).amountRefunded).toBe(1);
+
+    world.stripe.state.failRefund(made.id);
+    const chargeUpdated = world.stripe.newEvents().filter((event) => event.type.startsWith('charge.'));
+    expect(chargeUpdated.map((event) => event.type)).toEqual(['charge.updated']);
+    expect(await deliverEvents(world, chargeUpdated)).toEqual(['processed']);
+    expect((await invoiceRow(invoice.id)).amountRefunded).toBe(0);
+    await expectLedgerEqualsProcessor(world, invoice);
+  });
+
   it('lost webhooks are made good by one reconciliation run, from the processor’s side', async () => {
     const invoice = await authorisedInvoice(world, 7_000);
     world.stripe.state.capturePaymentIntent(invoice.paymentIntentId!, { amountToCapture: 7_000 });

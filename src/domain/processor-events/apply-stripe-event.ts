@@ -96,7 +96,7 @@ async function paymentIntentNote(context: ApplyContext, object: unknown, event: 
 
 /**
  * A charge carries its captured total; since API version 2022-11-15 no refunds list, only
- * `amount_refunded`. When that is more than the ledger has, the refunds are fetched from the processor:
+ * `amount_refunded`. When that differs from the ledger's, the refunds are fetched from the processor:
  * an event is never `processed` having recorded nothing of what it reports.
  */
 async function chargeChanged(context: ApplyContext, object: unknown, event: ProcessorEvent): Promise<string> {
@@ -106,9 +106,10 @@ async function chargeChanged(context: ApplyContext, object: unknown, event: Proc
   if (!paymentIntentId) throw new ProcessorEventError(`charge ${charge.id} has no payment intent and invoice ${invoice.id} none either`);
   const { refundsListed, ...view } = chargeView(charge, paymentIntentId, eventTime(event));
   const current = await applyProcessorView(context, invoice, view);
-  // A charge reporting more refunded than the ledger knows: fetch the refunds. Less is an older
-  // snapshot (or a refund failure, which its own refund event reports).
-  if (!refundsListed && ledgerAmount(charge, charge.amount_refunded) > current.amountRefunded) await applyFetchedPayment(context, current.id, paymentIntentId);
+  // A charge reporting another refunded total than the ledger's: fetch the refunds. More is a refund
+  // the ledger has not seen; less is a refund that failed (endpoints subscribed to charges alone get no
+  // `refund.failed`) or an older snapshot, which the fetch tells apart.
+  if (!refundsListed && ledgerAmount(charge, charge.amount_refunded) !== current.amountRefunded) await applyFetchedPayment(context, current.id, paymentIntentId);
   return invoice.id;
 }
 

@@ -29,6 +29,14 @@ const pastViewerCache = () => new Promise((resolve) => setTimeout(resolve, servi
 const stored = async (token: string) =>
   (await service.deps.db.select().from(apiTokens).where(eq(apiTokens.tokenHash, hashToken(token))))[0]!;
 
+/** A capture of an invoice that does not exist: 404 with a valid token, 401 without one; nothing is written either way. */
+const restCapture = (token: string) =>
+  fetch(`${service.url}/api/v1/billing/invoices/00000000-0000-4000-8000-000000000000/capture`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': 'revoked-token-check' },
+    body: '{}',
+  });
+
 async function createService(extra: Record<string, unknown> = {}) {
   const response = await graphql(service.url, CREATE, { input: { name: 'ci deploys', role: 'SERVICE', workspaceId: workspace.id, ...extra } }, operator);
   expect(response.errors).toBeUndefined();
@@ -53,12 +61,15 @@ describe('an operator', () => {
 
   it('revokes a token: the next request with it is UNAUTHENTICATED; a second revoke keeps the first time', async () => {
     const { token, apiToken } = await createService();
+    // REST remembers the viewer as GraphQL does (one cache): a revocation here reaches both at once.
+    expect((await restCapture(token)).status).toBe(404);
     const revoked = await graphql(service.url, REVOKE, { id: apiToken.id }, operator);
     expect(revoked.data.revokeApiToken).toMatchObject({ id: apiToken.id, state: 'REVOKED' });
     const firstTime = (await stored(token)).revokedAt;
     expect(firstTime).not.toBeNull();
 
     expect(errorCodes(await graphql(service.url, VIEWER, {}, token))).toEqual(['UNAUTHENTICATED']);
+    expect((await restCapture(token)).status).toBe(401);
     await graphql(service.url, REVOKE, { id: apiToken.id }, operator);
     expect((await stored(token)).revokedAt).toEqual(firstTime);
 

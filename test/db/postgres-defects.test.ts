@@ -103,11 +103,6 @@ describe('postgres.js, patched: a closed connection never kills the process', ()
 });
 
 describe('postgres.js, patched: sql.begin() always owns its connection', () => {
-  it('sends BEGIN with the first statement (one round trip less), which still runs inside the transaction', async () => {
-    const result = survived(await runScenario('beginSentWithFirstStatement'));
-    expect(result).toEqual({ writes: 2, rolledBack: { error: 'rolled back' }, left: 0 });
-  });
-
   it('a BEGIN that fills a busy connection’s pipeline still reserves it: no UNSAFE_TRANSACTION, no stray open transaction (#1189)', async () => {
     const result = survived(await runScenario('beginAtPipelineBoundary'));
     expect(result).toEqual({

@@ -7,7 +7,6 @@
 // Prints one JSON line of observations and exits 0. Any uncaught exception exits non-zero.
 // Plain JavaScript on purpose: it loads the installed `postgres` package exactly as the service does.
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import postgres from 'postgres';
 
 const url = process.env.DATABASE_URL;
@@ -45,36 +44,6 @@ async function idleInTransaction() {
 }
 
 const scenarios = {
-  /**
-   * The patch's BEGIN goes out with the transaction's first statement: the socket writes of a
-   * transaction of one statement (BEGIN with the SELECT, then COMMIT: 2, where the driver alone
-   * writes 3), and a statement sent with BEGIN is still inside the transaction (rolled back with it).
-   */
-  async beginSentWithFirstStatement() {
-    const sql = postgres(url, { ...options, max: 1 });
-    await sql`CREATE TEMP TABLE IF NOT EXISTS begin_probe (n int)`;
-    const write = net.Socket.prototype.write;
-    let writes = 0;
-    net.Socket.prototype.write = function (...args) {
-      writes++;
-      return write.apply(this, args);
-    };
-    try {
-      await sql.begin((tx) => tx`SELECT 1`);
-    } finally {
-      net.Socket.prototype.write = write;
-    }
-    const rolledBack = await settled(
-      sql.begin(async (tx) => {
-        await tx`INSERT INTO begin_probe VALUES (1)`;
-        throw new Error('rolled back');
-      }),
-    );
-    const left = (await sql`SELECT count(*)::int AS n FROM begin_probe`)[0].n;
-    await sql.end({ timeout: 1 });
-    return { writes, rolledBack, left };
-  },
-
   /** porsager/postgres#1208: the query after the one that saw CONNECTION_CLOSED, on a reserved connection. */
   async reservedBackendTerminated() {
     const sql = postgres(url, { ...options, max: 2 });

@@ -306,8 +306,11 @@ async function atRest(real: Real): Promise<void> {
 
 // 150 runs: the size at which the test found each bug put back by hand (the slowest at run 76, seed 7); about 2 min.
 const PROPERTY_RUNS = Number(process.env.PROPERTY_RUNS ?? 150);
-// Printed first, so that a run CI cut short can still be repeated: PROPERTY_SEED=<seed>.
-const PROPERTY_SEED = Number(process.env.PROPERTY_SEED ?? Math.floor(Math.random() * 2 ** 31));
+// A fixed seed by default: `npm test` is the gate every change must pass, so it runs the same 150 runs
+// each time, and a failure is a regression, never a draw. PROPERTY_SEED=random explores new ground (a
+// random seed found the charge.updated bug of scenarios.test.ts in CI); any failure it finds is
+// repeated with the seed it prints first, and becomes an example test of its own.
+const PROPERTY_SEED = process.env.PROPERTY_SEED === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.PROPERTY_SEED ?? 7);
 // With the seed, replays one reported counterexample straight away: PROPERTY_PATH=<path> and
 // PROPERTY_REPLAY_PATH=<replayPath> from the report.
 const PROPERTY_PATH = process.env.PROPERTY_PATH;

@@ -5,6 +5,7 @@ import postgres from 'postgres';
 import { loadConfig } from '../src/config.js';
 import { createApiToken } from '../src/domain/auth/tokens.js';
 import { runCannon, runPacedCannon, type CannonResult, type CannonSpec } from './support/cannon.js';
+import { pinProcessTree, pinThisThread } from './support/pin.js';
 import { wholeNumber } from './support/options.js';
 import { startBenchPostgres } from './support/postgres.js';
 import { startBenchService } from './support/service.js';
@@ -29,7 +30,10 @@ const USAGE = `npm run bench -- admission [options]
   --seconds 10         measured seconds per run
   --overload 4         offered load, as a multiple of the measured sustainable rate
   --capacity-connections 32   connections of the closed loop that measures the sustainable rate
-  --db-pool N          DB_POOL_SIZE of both copies (default: the service's default)`;
+  --db-pool N          DB_POOL_SIZE of both copies (default: the service's default)
+  --pin                the service's thread and Postgres on CPU 0, the load generator on CPU 1 (taskset):
+                       the load generator no longer takes the measured side's CPU, as if it ran elsewhere;
+                       every run, the sustainable rate included, is then measured on one core`;
 
 const QUERY = `query Bench($id: UUID!) { invoice(id: $id) { id status amountCaptured adjustments { id amount } timeline { id type } } }`;
 
@@ -51,6 +55,7 @@ export async function run(argv: string[]): Promise<number> {
       overload: { type: 'string', default: '4' },
       'capacity-connections': { type: 'string', default: '32' },
       'db-pool': { type: 'string' },
+      pin: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -68,6 +73,11 @@ export async function run(argv: string[]): Promise<number> {
 
   log('starting an embedded Postgres and two copies of the service…');
   const pg = await startBenchPostgres();
+  const cpu = values.pin ? { service: 0, load: 1 } : undefined;
+  if (cpu) {
+    pinThisThread(cpu.service);
+    pinProcessTree(pg.postmasterPid(), cpu.service);
+  }
   const setup = postgres(pg.url, { max: 1, onnotice: () => {} });
   const copies: Awaited<ReturnType<typeof startBenchService>>[] = [];
   try {
@@ -87,6 +97,7 @@ export async function run(argv: string[]): Promise<number> {
       connections,
       seconds,
       ...(rate ? { rate } : {}),
+      ...(cpu ? { cpu: cpu.load } : {}),
     });
     const rows: Row[] = [];
     const measure = async (runName: string, copy: string, url: string, connections: number, rate?: number) => {
@@ -127,6 +138,7 @@ export async function run(argv: string[]): Promise<number> {
     const baseline = summarize(unloaded.accepted).p99;
     const ratio = (result: CannonResult) => fixed(summarize(result.accepted).p99 / baseline, 2);
     console.log(`admission control: HTTP_MAX_IN_FLIGHT=${limit} (bounded copy), sustainable rate ${sustainable}/s, offered ${offered}/s for ${seconds} s`);
+    if (cpu) console.log(`pinned: the service's thread and Postgres on CPU ${cpu.service}, the load generator on CPU ${cpu.load}`);
     console.log(`${os.cpus().length} CPUs, load average ${os.loadavg().map((load) => load.toFixed(1)).join(' ')} at the end\n`);
     console.log(formatTable(headers, table, (column) => column > 1));
     console.log(`\nunloaded p99 (accepted):                    ${fixed(baseline)} ms`);

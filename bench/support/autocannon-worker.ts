@@ -1,9 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import type { CannonResult, CannonSpec } from './cannon.js';
+import { pinThisThread } from './pin.js';
 
 /** autocannon in its own thread, so the load generator does not share the service's event loop. */
 const spec = workerData as CannonSpec;
+if (spec.cpu !== undefined) pinThisThread(spec.cpu);
 
 const accepted: number[] = [];
 const statuses: Record<string, number> = {};

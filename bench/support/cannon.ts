@@ -15,6 +15,8 @@ export type CannonSpec = {
   connections: number;
   seconds: number;
   rate?: number;
+  /** The CPU the load generator's thread is pinned to (bench/support/pin.ts); any CPU when absent. */
+  cpu?: number;
 };
 
 export type CannonResult = {

@@ -8,6 +8,8 @@ export type Admission = {
   saturated(): boolean;
   /** Express middleware, and also called as is on node:http's request and response (createHttpListener). */
   middleware(req: IncomingMessage, res: ServerResponse, next: () => void): void;
+  /** Answers the refusal (503 SERVICE_UNAVAILABLE, Retry-After) without taking a slot. */
+  refuse(res: ServerResponse): void;
 };
 
 /** Seconds a refused client is asked to wait: in-flight work turns over in milliseconds. */
@@ -40,6 +42,9 @@ export function createAdmission(limit: number): Admission {
     limit,
     inFlight: () => inFlight,
     saturated: () => inFlight >= limit,
+    refuse(res) {
+      res.writeHead(503, headers).end(body);
+    },
     middleware(_req, res, next) {
       if (inFlight >= limit) {
         res.writeHead(503, headers).end(body);

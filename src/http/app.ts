@@ -36,13 +36,29 @@ export function createHttpListener(options: HttpAppOptions): (req: IncomingMessa
   const webhook = stripeWebhookHandler(options.deps);
   const app = createHttpApp(options, webhook);
   const observe = observeRoute(options.deps.metrics, STRIPE_WEBHOOK_PATH);
+  const observeRefusal = observeRoute(options.deps.metrics, REFUSED_ROUTE);
   const { admission } = options;
   return (req, res) => {
-    if (req.method !== 'POST' || req.url !== STRIPE_WEBHOOK_PATH) return void app(req, res);
-    observe(req, res);
-    admission.middleware(req, res, () => webhook(req, res));
+    if (req.method === 'POST' && req.url === STRIPE_WEBHOOK_PATH) {
+      observe(req, res);
+      return admission.middleware(req, res, () => webhook(req, res));
+    }
+    // Under overload most requests are refused: refused here, before Express builds its request and
+    // walks its router, a refusal costs a fraction of what it did (the health routes are never refused).
+    if (admission.saturated() && !isOperationsPath(req.url)) {
+      observeRefusal(req, res);
+      return admission.refuse(res);
+    }
+    app(req, res);
   };
 }
+
+/** The `route` label of requests refused by admission control before any route was matched. */
+const REFUSED_ROUTE = 'refused';
+
+const OPERATIONS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+// As Express matches them: any case, a trailing slash.
+const isOperationsPath = (url = '/') => OPERATIONS_PATHS.has(url.split('?', 1)[0]!.toLowerCase().replace(/\/+$/, ''));
 
 export function createHttpApp(
   { deps, apollo, readiness, liveness, admission, devOperatorToken }: HttpAppOptions,

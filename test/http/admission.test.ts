@@ -48,9 +48,14 @@ it('past the limit answers 503 SERVICE_UNAVAILABLE with Retry-After at once, whi
   expect(refused.status).toBe(503);
   expect(refused.headers.get('retry-after')).toBe('1');
   expect(await refused.json()).toMatchObject({ error: { code: 'SERVICE_UNAVAILABLE', message: expect.stringMatching(/in flight/) } });
-  // Health and metrics are never refused.
-  expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
-  expect((await fetch(`${service.url}/metrics`)).status).toBe(200);
+  // Every other route too, GraphQL and the webhook among them, before any of them reads the request.
+  const graphqlRefused = await fetch(`${service.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ viewer { tokenId } }"}' });
+  expect(graphqlRefused.status).toBe(503);
+  expect((await fetch(`${service.url}/webhooks/stripe`, { method: 'POST', body: '{}' })).status).toBe(503);
+  // Health and metrics are never refused, however spelled.
+  for (const path of ['/healthz', '/healthz/', '/HEALTHZ', '/metrics', '/metrics?x=1']) expect((await fetch(`${service.url}${path}`)).status, path).toBe(200);
+  const metrics = await (await fetch(`${service.url}/metrics`)).text();
+  expect(metrics).toMatch(/http_request_duration_seconds_count\{[^}]*route="refused"[^}]*status="503"[^}]*\} [1-9]/);
   expect(await readiness()).toMatchObject({ database: 'ok', admission: 'unavailable' });
 
   release();

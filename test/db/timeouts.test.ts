@@ -1,6 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { paymentAttempts } from '../../src/db/schema/index.js';
+import { holdInvoiceLock } from '../support/row-lock.js';
 import { makeInvoice, makeOperatorToken, makeWorkspace } from '../support/factories.js';
 import { startTestService, type TestService } from '../support/service.js';
 
@@ -28,16 +29,7 @@ it('every connection of the pool carries the configured statement and lock timeo
 it('a capture that would wait on a held row lock gives up instead of hanging, and records nothing', async () => {
   const token = await makeOperatorToken(service.deps.db);
   const invoice = await makeInvoice(service.deps.db, (await makeWorkspace(service.deps.db)).id, { amountDue: 1_000 });
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let locked!: () => void;
-  const lockTaken = new Promise<void>((resolve) => (locked = resolve));
-  const holder = service.database.db.transaction(async (tx) => {
-    await tx.execute(sql`SELECT 1 FROM invoices WHERE id = ${invoice.id} FOR UPDATE`);
-    locked();
-    await released;
-  });
-  await lockTaken;
+  const lock = await holdInvoiceLock(service.database, invoice.id);
   try {
     const response = await fetch(`${service.url}/api/v1/billing/invoices/${invoice.id}/capture`, {
       method: 'POST',
@@ -47,8 +39,7 @@ it('a capture that would wait on a held row lock gives up instead of hanging, an
     // Answered while the lock is still held: the request did not wait for it.
     expect(response.status).toBeGreaterThanOrEqual(500);
   } finally {
-    release();
-    await holder;
+    await lock.release();
   }
   expect(await service.deps.db.select().from(paymentAttempts).where(eq(paymentAttempts.invoiceId, invoice.id))).toEqual([]);
 });

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { paymentAttempts } from '../../src/db/schema/index.js';
+import { holdInvoiceLock } from '../support/row-lock.js';
 import { makeInvoice, makeOperatorToken, makeWorkspace } from '../support/factories.js';
 import { startTestService, type TestService } from '../support/service.js';
 
@@ -28,17 +29,8 @@ const readiness = async () => ((await (await fetch(`${service.url}/readyz`)).jso
 
 it('past the limit answers 503 SERVICE_UNAVAILABLE with Retry-After at once, while the admitted requests succeed', async () => {
   const invoice = await makeInvoice(service.deps.db, workspaceId, { amountDue: 1_000 });
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let locked!: () => void;
-  const lockTaken = new Promise<void>((resolve) => (locked = resolve));
   // The test's own connection holds the invoice's row lock, so the two admitted captures wait on it.
-  const holder = service.database.db.transaction(async (tx) => {
-    await tx.execute(sql`SELECT 1 FROM invoices WHERE id = ${invoice.id} FOR UPDATE`);
-    locked();
-    await released;
-  });
-  await lockTaken;
+  const lock = await holdInvoiceLock(service.database, invoice.id);
 
   const admitted = [capture(invoice.id, 'admitted-1'), capture(invoice.id, 'admitted-2')];
   await vi.waitFor(async () => expect((await readiness()).admission).toBe('unavailable'), { timeout: 20_000, interval: 50 });
@@ -58,8 +50,7 @@ it('past the limit answers 503 SERVICE_UNAVAILABLE with Retry-After at once, whi
   expect(metrics).toMatch(/http_request_duration_seconds_count\{[^}]*route="refused"[^}]*status="503"[^}]*\} [1-9]/);
   expect(await readiness()).toMatchObject({ database: 'ok', admission: 'unavailable' });
 
-  release();
-  await holder;
+  await lock.release();
   const answers = await Promise.all(admitted);
   expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
 

@@ -4,7 +4,7 @@ import type { SyntheticGateway } from '../src/adapters/synthetic/synthetic-gatew
 import { reconciliationRuns } from '../src/db/schema/index.js';
 import { runReconciliation } from '../src/domain/reconciliation/reconcile.js';
 import { startBenchCommand } from './support/command-service.js';
-import { wholeNumbers } from './support/options.js';
+import { wholeNumber, wholeNumbers } from './support/options.js';
 import { startBenchPostgres } from './support/postgres.js';
 
 export const description = 'reconciliation against a synthetic processor holding N payments: processor calls and time, with and without drift';
@@ -13,14 +13,21 @@ const DRIFT = 100;
 
 /**
  * For each size (default 100 and 100,000 payments, all two days old and agreeing), after a successful
- * run 5 minutes ago: one run with nothing new (no drift), then one after DRIFT refunds made in the
- * processor's dashboard (drift the ledger must repair). Prints processor calls, statements' wall time
- * and what each run found, side by side: calls and time follow the activity, not the size.
+ * run 5 minutes ago: a run with nothing new (no drift), then runs after DRIFT refunds made in the
+ * processor's dashboard each (drift the ledger must repair). Prints processor calls, wall time and what
+ * each run found: calls and time follow the activity, not the size. Each scenario runs once per
+ * RECONCILIATION_LOOKUPS_IN_FLIGHT value of `--lookups` (default 1 and 8), alternating, `--repetitions`
+ * times for the drift, with `--latency-ms` of processor latency per call (default 0; Stripe's API
+ * answers in tens to hundreds of ms), so the overlap of the lookups is measured against the sequential
+ * baseline in the same run.
  */
 export async function run(argv: string[]): Promise<number> {
-  const sizeFlag = argv.indexOf('--sizes');
-  const sizes = sizeFlag >= 0 ? wholeNumbers('--sizes', argv[sizeFlag + 1] ?? '', 1, 1_000_000) : [100, 100_000];
-  const rows: string[][] = [['payments', 'scenario', 'processor calls', 'ms', 'checked', 'repaired', 'mismatches']];
+  const option = (name: string, fallback: string) => (argv.includes(`--${name}`) ? (argv[argv.indexOf(`--${name}`) + 1] ?? '') : fallback);
+  const sizes = wholeNumbers('sizes', option('sizes', '100,100000'), 1, 1_000_000);
+  const lookups = wholeNumbers('lookups', option('lookups', '1,8'), 1, 64);
+  const latencyMs = wholeNumber('latency-ms', option('latency-ms', '0'), 0, 10_000);
+  const repetitions = wholeNumber('repetitions', option('repetitions', '2'), 1, 20);
+  const rows: string[][] = [['payments', 'scenario', 'lookups in flight', 'processor calls', 'ms', 'checked', 'repaired', 'mismatches']];
   for (const size of sizes) {
     const postgres = await startBenchPostgres();
     // Seeding 100,000 payments takes longer than a request may.
@@ -30,26 +37,35 @@ export async function run(argv: string[]): Promise<number> {
       const seededAt = new Date(Date.now() - 2 * 24 * 3600 * 1000);
       await seed(service.deps.db, gateway, size, seededAt);
       await service.deps.db.insert(reconciliationRuns).values({ trigger: 'COMMAND', status: 'SUCCEEDED', startedAt: new Date(Date.now() - 5 * 60_000), finishedAt: new Date() });
+      gateway.latencyMs = latencyMs;
+      const withLookups = (inFlight: number) => ({ ...service.deps, config: { ...service.deps.config, reconciliationLookupsInFlight: inFlight } });
 
-      rows.push(await measured(service.deps, size, 'no drift'));
-      for (let n = 0; n < Math.min(DRIFT, size); n++) await gateway.refundOutside(`pi_bench_${n * Math.floor(size / Math.min(DRIFT, size))}`, 100);
-      rows.push(await measured(service.deps, size, `${Math.min(DRIFT, size)} dashboard refunds`));
+      for (const inFlight of lookups) rows.push(await measured(withLookups(inFlight), size, 'no drift', inFlight));
+      const drift = Math.min(DRIFT, size);
+      for (let repetition = 0; repetition < repetitions; repetition++) {
+        const order = repetition % 2 === 0 ? lookups : [...lookups].reverse();
+        for (const inFlight of order) {
+          for (let n = 0; n < drift; n++) await gateway.refundOutside(`pi_bench_${n * Math.floor(size / drift)}`, 100);
+          rows.push(await measured(withLookups(inFlight), size, `${drift} dashboard refunds`, inFlight));
+        }
+      }
     } finally {
       await service.stop();
       await postgres.stop();
     }
   }
+  console.log(`processor latency ${latencyMs} ms per call; RECONCILIATION_LOOKUPS_IN_FLIGHT ${lookups.join(', ')}, alternating`);
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   for (const row of rows) console.log(row.map((cell, column) => cell.padStart(widths[column]!)).join('  '));
   return 0;
 }
 
-async function measured(deps: Parameters<typeof runReconciliation>[0], size: number, scenario: string): Promise<string[]> {
+async function measured(deps: Parameters<typeof runReconciliation>[0], size: number, scenario: string, inFlight: number): Promise<string[]> {
   const started = performance.now();
   const finished = await runReconciliation(deps, { trigger: 'COMMAND' });
   const ms = performance.now() - started;
   if (finished.status !== 'SUCCEEDED') throw new Error(`the run failed: ${finished.error}`);
-  return [String(size), scenario, String(finished.processorCalls), ms.toFixed(0), String(finished.invoicesChecked), String(finished.paymentsRepaired), String(finished.mismatchesFound)];
+  return [String(size), scenario, String(inFlight), String(finished.processorCalls), ms.toFixed(0), String(finished.invoicesChecked), String(finished.paymentsRepaired), String(finished.mismatchesFound)];
 }
 
 /** N captured, agreeing payments: the ledger's rows in a few set-based statements, the processor's through its seeder. */

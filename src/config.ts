@@ -48,6 +48,7 @@ const environmentSchema = z.object({
     .string()
     .regex(/^\S+( \S+){4,5}$/, 'expected a cron expression with 5 or 6 fields')
     .default('0 * * * *'),
+  RECONCILIATION_LOOKUPS_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(8),
   PENDING_ATTEMPT_GRACE_SECONDS: z.coerce.number().int().min(0).default(300),
   NOTIFICATION_URL: optionalString.pipe(z.url().optional()),
   NOTIFICATION_SECRET: optionalString,
@@ -97,6 +98,8 @@ export type Config = Readonly<{
   /** How often pg-boss looks for expired jobs (and archives old ones), across all processes. */
   jobMaintenanceIntervalSeconds: number;
   reconciliationCron: string;
+  /** Processor lookups a reconciliation run keeps in flight at once (1: one after another). */
+  reconciliationLookupsInFlight: number;
   pendingAttemptGraceSeconds: number;
   notificationUrl: string | undefined;
   notificationSecret: string | undefined;
@@ -116,7 +119,7 @@ export type Config = Readonly<{
   healthPoolStallSeconds: number;
   graphqlMaxDepth: number;
   graphqlMaxCost: number;
-  /** How long a process trusts a token it has checked (GraphQL requests); 0: every request reads it. */
+  /** How long a process trusts a token it has checked (GraphQL and REST requests); 0: every request reads it. */
   authCacheTtlMs: number;
   /** When set, GET /metrics wants `Authorization: Bearer <it>`; open otherwise (a private scrape port). */
   metricsToken: string | undefined;
@@ -172,6 +175,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     replayJobExpireSeconds: env.REPLAY_JOB_EXPIRE_SECONDS,
     jobMaintenanceIntervalSeconds: env.JOB_MAINTENANCE_INTERVAL_SECONDS,
     reconciliationCron: env.RECONCILIATION_CRON,
+    reconciliationLookupsInFlight: env.RECONCILIATION_LOOKUPS_IN_FLIGHT,
     pendingAttemptGraceSeconds: env.PENDING_ATTEMPT_GRACE_SECONDS,
     notificationUrl: env.NOTIFICATION_URL,
     notificationSecret: env.NOTIFICATION_SECRET,

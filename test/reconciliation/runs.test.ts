@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { useBillingService } from '../support/billing-fixture.js';
 import { invoices, invoiceTimelineEvents, reconciliationRuns } from '../../src/db/schema/index.js';
@@ -70,6 +70,41 @@ describe('reconciliation runs', () => {
     const next = await runReconciliation(billing.service.deps, { trigger: 'COMMAND' });
     expect(next).toMatchObject({ status: 'SUCCEEDED', settlementsBackfilled: 1, timelineEventsBackfilled: 0 });
     expect((await db().select().from(invoices).where(eq(invoices.id, invoice.id)))[0]!.settledAt).toBeInstanceOf(Date);
+  });
+
+  it('keeps RECONCILIATION_LOOKUPS_IN_FLIGHT processor lookups in flight at once, and repairs every payment', async () => {
+    const refunded: string[] = [];
+    for (let n = 0; n < 10; n++) {
+      const invoice = await makeInvoice(db(), billing.workspaceId, { amountDue: 2_000 });
+      expect((await capture(billing.service, billing.token, { invoiceId: invoice.id })).errors).toBeUndefined();
+      await syntheticGateway(billing.service).refundOutside(invoice.paymentIntentId!, 500);
+      refunded.push(invoice.id);
+    }
+    const gateway = billing.service.deps.gateway;
+    const getPayment = gateway.getPayment.bind(gateway);
+    let inFlight = 0;
+    let most = 0;
+    gateway.getPayment = async (id) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        // Long enough for the next lookups to start, if the run starts them before this one ends.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return await getPayment(id);
+      } finally {
+        inFlight--;
+      }
+    };
+    let run;
+    try {
+      run = await runReconciliation({ ...billing.service.deps, config: { ...billing.service.deps.config, reconciliationLookupsInFlight: 4 } }, { trigger: 'COMMAND' });
+    } finally {
+      gateway.getPayment = getPayment;
+    }
+    expect(run).toMatchObject({ status: 'SUCCEEDED' });
+    expect(most).toBe(4);
+    const rows = await db().select({ refunded: invoices.amountRefunded }).from(invoices).where(inArray(invoices.id, refunded));
+    expect(rows.map((row) => row.refunded)).toEqual(refunded.map(() => 500));
+    await expectLedgerConsistent(db());
   });
 
   it('the schedule is registered with the configured cron, and a job on the queue runs a reconciliation', async () => {

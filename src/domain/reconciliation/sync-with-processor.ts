@@ -29,12 +29,18 @@ export async function syncWithProcessor(deps: Deps, runId: string, since: Date):
   for (let start = 0; start < ids.length; start += BATCH) {
     const batch = ids.slice(start, start + BATCH);
     const rows = await deps.db.select({ id: invoices.id, paymentIntentId: invoices.paymentIntentId }).from(invoices).where(inArray(invoices.paymentIntentId, batch));
-    for (const row of rows) {
-      const state = await deps.gateway.getPayment(row.paymentIntentId!);
-      const outcome = await syncOne(deps, runId, row.id, state);
-      counts.invoicesChecked++;
-      counts.mismatchesFound += outcome.mismatches;
-      if (outcome.repaired) counts.paymentsRepaired++;
+    // The lookups overlap the processor's latency, RECONCILIATION_LOOKUPS_IN_FLIGHT at a time; the
+    // payments are then synced one after another, each in its own transaction on one connection.
+    const step = deps.config.reconciliationLookupsInFlight;
+    for (let first = 0; first < rows.length; first += step) {
+      const group = rows.slice(first, first + step);
+      const states = await Promise.all(group.map((row) => deps.gateway.getPayment(row.paymentIntentId!)));
+      for (const [index, row] of group.entries()) {
+        const outcome = await syncOne(deps, runId, row.id, states[index] ?? null);
+        counts.invoicesChecked++;
+        counts.mismatchesFound += outcome.mismatches;
+        if (outcome.repaired) counts.paymentsRepaired++;
+      }
     }
   }
   return counts;

@@ -1,52 +1,21 @@
-import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { invoices } from '../../src/db/schema/index.js';
 import { runReconciliation } from '../../src/domain/reconciliation/reconcile.js';
-import { startFakeStripe, type FakeStripe } from '../support/fake-stripe/server.js';
-import { makeInvoice, makeOperatorToken, makeWorkspace } from '../support/factories.js';
 import { errorCodes } from '../support/graphql.js';
 import { expectLedgerConsistent } from '../support/ledger.js';
 import { capture, refund } from '../support/payments.js';
-import { startTestService, type TestService } from '../support/service.js';
+import { authorisedInvoice, useStripeWorld } from '../support/stripe-world.js';
 
-let stripe: FakeStripe;
-let service: TestService;
-let token: string;
-let workspaceId: string;
-
-beforeAll(async () => {
-  stripe = await startFakeStripe();
-  service = await startTestService({
-    BILLING_ROLLOUT_STAGE: 'GENERAL',
-    BILLING_GATEWAY: 'stripe',
-    STRIPE_SECRET_KEY: stripe.secretKey,
-    STRIPE_API_HOST: stripe.host,
-    STRIPE_API_PORT: String(stripe.port),
-    STRIPE_API_PROTOCOL: 'http',
-    PENDING_ATTEMPT_GRACE_SECONDS: '0',
-  });
-  token = await makeOperatorToken(service.deps.db);
-  workspaceId = (await makeWorkspace(service.deps.db)).id;
-});
-afterAll(async () => {
-  await service.close();
-  await stripe.close();
-});
-
-/** An invoice whose payment Stripe has authorised and holds for capture. */
-async function authorisedInvoice(amount: number) {
-  const invoiceId = randomUUID();
-  const paymentIntentId = stripe.state.createPaymentIntent({ amount, currency: 'usd', metadata: { invoice_id: invoiceId }, captureMethod: 'manual' });
-  return makeInvoice(service.deps.db, workspaceId, { id: invoiceId, amountDue: amount, paymentIntentId });
-}
-const sentTo = (path: string) => stripe.requests.filter((request) => request.method === 'POST' && request.path === path);
+// Charges settle two days after capture, as at Stripe, unless a test marks their money available.
+const world = useStripeWorld({}, { settlementDelaySeconds: 2 * 24 * 3600 });
+const sentTo = (path: string) => world.stripe.requests.filter((request) => request.method === 'POST' && request.path === path);
 
 describe('the service against Stripe (a fake Stripe server that checks what it receives)', () => {
   it('partial captures, a refund and a reconciliation, with Stripe’s parameters and our idempotency keys', async () => {
-    const invoice = await authorisedInvoice(10_000);
-    const first = await capture(service, token, { invoiceId: invoice.id, amount: 4_000 });
-    const second = await capture(service, token, { invoiceId: invoice.id });
+    const invoice = await authorisedInvoice(world, 10_000);
+    const first = await capture(world.service, world.token, { invoiceId: invoice.id, amount: 4_000 });
+    const second = await capture(world.service, world.token, { invoiceId: invoice.id });
     expect(first.errors).toBeUndefined();
     expect(second.data.captureInvoice.invoice).toMatchObject({ status: 'CAPTURED', amountCaptured: 10_000, paymentIntentId: invoice.paymentIntentId });
     expect(second.data.captureInvoice.invoice.externalProcessorId).toMatch(/^ch_/);
@@ -57,7 +26,7 @@ describe('the service against Stripe (a fake Stripe server that checks what it r
       ['6000', 'true', second.data.captureInvoice.attempt.id],
     ]);
 
-    const refunded = await refund(service, token, { invoiceId: invoice.id, amount: 1_500, reason: 'GOODWILL' });
+    const refunded = await refund(world.service, world.token, { invoiceId: invoice.id, amount: 1_500, reason: 'GOODWILL' });
     expect(refunded.errors).toBeUndefined();
     expect(refunded.data.refundInvoice.refund.processorRefundId).toMatch(/^re_/);
     const [refundRequest] = sentTo('/v1/refunds');
@@ -72,35 +41,35 @@ describe('the service against Stripe (a fake Stripe server that checks what it r
     });
 
     // Stripe makes the funds available; reconciliation records the settlement and finds the statement agrees.
-    stripe.state.markAvailable({ paymentIntentId: invoice.paymentIntentId! });
-    const run = await runReconciliation(service.deps, { trigger: 'COMMAND' });
+    world.stripe.state.markAvailable({ paymentIntentId: invoice.paymentIntentId! });
+    const run = await runReconciliation(world.service.deps, { trigger: 'COMMAND' });
     expect(run).toMatchObject({ status: 'SUCCEEDED', mismatchesFound: 0 });
-    const [row] = await service.deps.db.select().from(invoices).where(eq(invoices.id, invoice.id));
+    const [row] = await world.service.deps.db.select().from(invoices).where(eq(invoices.id, invoice.id));
     expect(row!.settledAt).toBeInstanceOf(Date);
     expect(row!.reconciledAt).toBeInstanceOf(Date);
-    await expectLedgerConsistent(service.deps.db);
+    await expectLedgerConsistent(world.service.deps.db);
   });
 
   it('a card decline is GATEWAY_DECLINED with no money moved', async () => {
-    const invoice = await authorisedInvoice(2_000);
-    stripe.declineNext({ declineCode: 'insufficient_funds' });
-    const response = await capture(service, token, { invoiceId: invoice.id });
+    const invoice = await authorisedInvoice(world, 2_000);
+    world.stripe.declineNext({ declineCode: 'insufficient_funds' });
+    const response = await capture(world.service, world.token, { invoiceId: invoice.id });
     expect(errorCodes(response)).toEqual(['GATEWAY_DECLINED']);
     expect(response.errors?.[0]?.extensions?.details).toMatchObject({ declineCode: 'insufficient_funds' });
-    const [row] = await service.deps.db.select().from(invoices).where(eq(invoices.id, invoice.id));
+    const [row] = await world.service.deps.db.select().from(invoices).where(eq(invoices.id, invoice.id));
     expect(row!.amountCaptured).toBe(0);
   });
 
   it('Stripe answering 500s leaves the attempt for reconciliation, which captures exactly once', async () => {
-    const invoice = await authorisedInvoice(3_000);
+    const invoice = await authorisedInvoice(world, 3_000);
     // The SDK tries a POST three times (two network retries, same idempotency key): all three fail.
-    stripe.failNext(500, { times: 3, method: 'POST' });
-    expect(errorCodes(await capture(service, token, { invoiceId: invoice.id }))).toEqual(['GATEWAY_UNAVAILABLE']);
-    const run = await runReconciliation(service.deps, { trigger: 'COMMAND' });
+    world.stripe.failNext(500, { times: 3, method: 'POST' });
+    expect(errorCodes(await capture(world.service, world.token, { invoiceId: invoice.id }))).toEqual(['GATEWAY_UNAVAILABLE']);
+    const run = await runReconciliation(world.service.deps, { trigger: 'COMMAND' });
     expect(run.attemptsSettled).toBeGreaterThanOrEqual(1);
-    const [row] = await service.deps.db.select().from(invoices).where(eq(invoices.id, invoice.id));
+    const [row] = await world.service.deps.db.select().from(invoices).where(eq(invoices.id, invoice.id));
     expect(row!.amountCaptured).toBe(3_000);
-    expect(stripe.state.paymentIntents.get(invoice.paymentIntentId!)).toMatchObject({ amount_received: 3_000 });
-    await expectLedgerConsistent(service.deps.db);
+    expect(world.stripe.state.paymentIntents.get(invoice.paymentIntentId!)).toMatchObject({ amount_received: 3_000 });
+    await expectLedgerConsistent(world.service.deps.db);
   });
 });

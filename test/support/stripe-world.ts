@@ -10,17 +10,19 @@ import { startTestService, type TestService } from './service.js';
 import { deliver, sign, WEBHOOK_SECRET } from './stripe-events.js';
 
 export type StripeWorld = { stripe: FakeStripe; service: TestService; token: string; workspaceId: string };
+/** The fake's options; by default its charges settle at once (`settlementDelaySeconds: 0`). */
+type StripeOptions = Parameters<typeof startFakeStripe>[0];
 
 /**
  * The service on the Stripe gateway against the unkind fake Stripe (keys forgotten after 24 h, saved
  * 500s replayed, 409 for a key in use, today's event shapes), with an operator token and a workspace;
  * the ledger's invariants are checked after every test.
  */
-export function useStripeWorld(environment: Record<string, string> = {}): StripeWorld {
+export function useStripeWorld(environment: Record<string, string> = {}, stripeOptions: StripeOptions = {}): StripeWorld {
   const world = {} as StripeWorld;
   let close: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    const started = await startStripeWorld(environment);
+    const started = await startStripeWorld(environment, stripeOptions);
     Object.assign(world, started.world);
     close = started.close;
   });
@@ -30,8 +32,11 @@ export function useStripeWorld(environment: Record<string, string> = {}): Stripe
 }
 
 /** The same world, started and stopped by the caller: a property test gives each of its runs a fresh one. */
-export async function startStripeWorld(environment: Record<string, string> = {}): Promise<{ world: StripeWorld; close(): Promise<void> }> {
-  const stripe = await startFakeStripe({ settlementDelaySeconds: 0 });
+export async function startStripeWorld(
+  environment: Record<string, string> = {},
+  stripeOptions: StripeOptions = {},
+): Promise<{ world: StripeWorld; close(): Promise<void> }> {
+  const stripe = await startFakeStripe({ settlementDelaySeconds: 0, ...stripeOptions });
   const service = await startTestService({
     BILLING_ROLLOUT_STAGE: 'GENERAL',
     BILLING_GATEWAY: 'stripe',

@@ -9,8 +9,8 @@ import { graphqlContext, graphqlRequestErrors } from './graphql-transport.js';
 import { dashboardRouter } from './dashboard/router.js';
 import { mountGraphQLIde } from './graphql-ide.js';
 import type { Admission } from './admission.js';
-import { mountHealth, type Liveness, type ReadinessCheck } from './health.js';
-import { httpLatency, metricsRoutes, observeRoute } from './metrics.js';
+import { LIVENESS_PATH, mountHealth, READINESS_PATH, type Liveness, type ReadinessCheck } from './health.js';
+import { httpLatency, METRICS_PATH, metricsRoutes, observeRoute } from './metrics.js';
 import { jsonBody, requireJsonBody } from './require-json.js';
 import { restErrorHandler } from './rest-errors.js';
 import { STRIPE_WEBHOOK_PATH, stripeWebhookHandler, stripeWebhookRoutes } from './stripe-webhook.js';
@@ -56,7 +56,7 @@ export function createHttpListener(options: HttpAppOptions): (req: IncomingMessa
 /** The `route` label of requests refused by admission control before any route was matched. */
 const REFUSED_ROUTE = 'refused';
 
-const OPERATIONS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+const OPERATIONS_PATHS = new Set([LIVENESS_PATH, READINESS_PATH, METRICS_PATH]);
 // As Express matches them: any case, a trailing slash.
 const isOperationsPath = (url = '/') => OPERATIONS_PATHS.has(url.split('?', 1)[0]!.toLowerCase().replace(/\/+$/, ''));
 

@@ -11,13 +11,16 @@ export type Liveness = {
  * /healthz: the process can still serve (liveness; a failure means "restart me"). /readyz: it should get
  * traffic: its dependencies answer, it is not saturated, it is not shutting down (503 otherwise).
  */
+export const LIVENESS_PATH = '/healthz';
+export const READINESS_PATH = '/readyz';
+
 export function mountHealth(app: Express, checks: Record<string, ReadinessCheck>, liveness: Liveness): void {
-  app.get('/healthz', async (_req, res) => {
+  app.get(LIVENESS_PATH, async (_req, res) => {
     const failure = await liveness.failure();
     if (failure) res.status(503).json({ status: 'failing', reason: failure });
     else res.json({ status: 'ok' });
   });
-  app.get('/readyz', async (_req, res) => {
+  app.get(READINESS_PATH, async (_req, res) => {
     const results = await Promise.all(
       Object.entries(checks).map(async ([name, check]) => {
         try {

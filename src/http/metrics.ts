@@ -11,10 +11,12 @@ import type { RestErrorBody } from './rest-errors.js';
  * with METRICS_TOKEN set it wants `Authorization: Bearer <METRICS_TOKEN>` (Prometheus: `authorization`
  * in the scrape config). API tokens are not accepted here: a scraper should hold no billing rights.
  */
+export const METRICS_PATH = '/metrics';
+
 export function metricsRoutes(deps: Pick<Deps, 'metrics' | 'config'>): Router {
   const router = Router();
   const expected = deps.config.metricsToken;
-  router.get('/metrics', async (req: Request, res: Response) => {
+  router.get(METRICS_PATH, async (req: Request, res: Response) => {
     if (expected !== undefined && !sameSecret(bearerToken(req.headers.authorization), expected)) {
       const body: RestErrorBody = { error: { code: 'UNAUTHENTICATED', message: 'Authorization: Bearer <METRICS_TOKEN> is required' } };
       res.status(401).set('WWW-Authenticate', 'Bearer realm="metrics"').json(body);

@@ -16,7 +16,7 @@ const DRIFT = 100;
  * run 5 minutes ago: a run with nothing new (no drift), then runs after DRIFT refunds made in the
  * processor's dashboard each (drift the ledger must repair). Prints processor calls, wall time and what
  * each run found: calls and time follow the activity, not the size. Each scenario runs once per
- * RECONCILIATION_LOOKUPS_IN_FLIGHT value of `--lookups` (default 1 and 8), alternating, `--repetitions`
+ * RECONCILIATION_LOOKUPS_IN_FLIGHT value of `--lookups` (default 1 and 4), alternating, `--repetitions`
  * times for the drift, with `--latency-ms` of processor latency per call (default 0; Stripe's API
  * answers in tens to hundreds of ms), so the overlap of the lookups is measured against the sequential
  * baseline in the same run.
@@ -24,7 +24,7 @@ const DRIFT = 100;
 export async function run(argv: string[]): Promise<number> {
   const option = (name: string, fallback: string) => (argv.includes(`--${name}`) ? (argv[argv.indexOf(`--${name}`) + 1] ?? '') : fallback);
   const sizes = wholeNumbers('sizes', option('sizes', '100,100000'), 1, 1_000_000);
-  const lookups = wholeNumbers('lookups', option('lookups', '1,8'), 1, 64);
+  const lookups = wholeNumbers('lookups', option('lookups', '1,4'), 1, 64);
   const latencyMs = wholeNumber('latency-ms', option('latency-ms', '0'), 0, 10_000);
   const repetitions = wholeNumber('repetitions', option('repetitions', '2'), 1, 20);
   const rows: string[][] = [['payments', 'scenario', 'lookups in flight', 'processor calls', 'ms', 'checked', 'repaired', 'mismatches']];

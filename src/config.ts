@@ -48,7 +48,7 @@ const environmentSchema = z.object({
     .string()
     .regex(/^\S+( \S+){4,5}$/, 'expected a cron expression with 5 or 6 fields')
     .default('0 * * * *'),
-  RECONCILIATION_LOOKUPS_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(8),
+  RECONCILIATION_LOOKUPS_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
   PENDING_ATTEMPT_GRACE_SECONDS: z.coerce.number().int().min(0).default(300),
   NOTIFICATION_URL: optionalString.pipe(z.url().optional()),
   NOTIFICATION_SECRET: optionalString,

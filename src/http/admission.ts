@@ -38,18 +38,16 @@ export function createAdmission(limit: number): Admission {
     'content-length': String(Buffer.byteLength(body)),
     'retry-after': String(RETRY_AFTER_SECONDS),
   };
+  const refuse = (res: ServerResponse): void => {
+    res.writeHead(503, headers).end(body);
+  };
   return {
     limit,
     inFlight: () => inFlight,
     saturated: () => inFlight >= limit,
-    refuse(res) {
-      res.writeHead(503, headers).end(body);
-    },
+    refuse,
     middleware(_req, res, next) {
-      if (inFlight >= limit) {
-        res.writeHead(503, headers).end(body);
-        return;
-      }
+      if (inFlight >= limit) return refuse(res);
       inFlight += 1;
       // 'close' comes once: after the response is sent, or when the client goes away first.
       res.once('close', () => {

@@ -7,13 +7,13 @@ export type Liveness = {
   failure(): Promise<string | undefined>;
 };
 
+export const LIVENESS_PATH = '/healthz';
+export const READINESS_PATH = '/readyz';
+
 /**
  * /healthz: the process can still serve (liveness; a failure means "restart me"). /readyz: it should get
  * traffic: its dependencies answer, it is not saturated, it is not shutting down (503 otherwise).
  */
-export const LIVENESS_PATH = '/healthz';
-export const READINESS_PATH = '/readyz';
-
 export function mountHealth(app: Express, checks: Record<string, ReadinessCheck>, liveness: Liveness): void {
   app.get(LIVENESS_PATH, async (_req, res) => {
     const failure = await liveness.failure();

@@ -6,13 +6,13 @@ import type { Deps } from '../domain/deps.js';
 import type { Metrics } from '../domain/metrics/metrics.js';
 import type { RestErrorBody } from './rest-errors.js';
 
+export const METRICS_PATH = '/metrics';
+
 /**
  * GET /metrics in the Prometheus text format. Open by default, as scrapers expect on a private port;
  * with METRICS_TOKEN set it wants `Authorization: Bearer <METRICS_TOKEN>` (Prometheus: `authorization`
  * in the scrape config). API tokens are not accepted here: a scraper should hold no billing rights.
  */
-export const METRICS_PATH = '/metrics';
-
 export function metricsRoutes(deps: Pick<Deps, 'metrics' | 'config'>): Router {
   const router = Router();
   const expected = deps.config.metricsToken;

@@ -7,6 +7,8 @@
 // Prints one JSON line of observations and exits 0. Any uncaught exception exits non-zero.
 // Plain JavaScript on purpose: it loads the installed `postgres` package exactly as the service does.
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import net from 'node:net';
 import postgres from 'postgres';
 
 const url = process.env.DATABASE_URL;
@@ -136,18 +138,39 @@ const scenarios = {
    * porsager/postgres#1192, #1223: every new connection first reads the array types; when that
    * statement fails (here a lock timeout; in an outage, its backend terminated), its rejection was
    * left unhandled, which ends the process.
+   *
+   * The lock on pg_type is taken only once the connection has started, just before the driver sends
+   * its array-type query: a backend that starts without a relcache init file (an autovacuum or any
+   * catalog change removes it) reads pg_type before the startup's lock_timeout applies, and would
+   * wait for the lock instead of meeting it in that query.
    */
   async arrayTypeFetchFails() {
     const blocker = postgres(url, { max: 1, onnotice: () => {} });
+    await blocker`SELECT 1`;
     const locked = deferred();
     const release = deferred();
-    const holding = blocker.begin(async (tx) => {
-      await tx`LOCK TABLE pg_catalog.pg_type IN ACCESS EXCLUSIVE MODE`;
-      locked.resolve();
-      await release.promise;
-    });
-    await locked.promise;
-    const sql = postgres(url, { ...options, max: 1, connection: { ...options.connection, lock_timeout: 200 } });
+    let holding;
+    const lockTypes = () => {
+      holding ??= blocker.begin(async (tx) => {
+        await tx`LOCK TABLE pg_catalog.pg_type IN ACCESS EXCLUSIVE MODE`;
+        locked.resolve();
+        await release.promise;
+      });
+      return locked.promise;
+    };
+    const { hostname, port } = new URL(url);
+    const socket = async () => {
+      const connection = net.connect(Number(port || 5432), hostname);
+      await once(connection, 'connect');
+      const write = connection.write.bind(connection);
+      connection.write = (chunk, callback) => {
+        if (!Buffer.from(chunk).includes('typarray')) return write(chunk, callback);
+        lockTypes().then(() => write(chunk, callback));
+        return true;
+      };
+      return connection;
+    };
+    const sql = postgres(url, { ...options, max: 1, socket, connection: { ...options.connection, lock_timeout: 200 } });
     const whileLocked = await settled(sql`SELECT 1 AS x`.then((rows) => rows[0].x));
     release.resolve();
     await holding;

@@ -182,6 +182,39 @@ const scenarios = {
   },
 
   /**
+   * A transaction whose statement fails because its socket errored (ECONNRESET: the client wrote after
+   * the server had closed), so that its ROLLBACK is sent in the turn between the socket's `error` and
+   * its `close`. The driver kept that ROLLBACK queued; the reconnected connection took it for its
+   * current statement, so the next statement's answer went to it and that statement waited forever.
+   * The socket here is real; only the reset is made to happen while a statement is in flight, as it
+   * does when a backend is killed under load.
+   */
+  async transactionStatementMeetsReset() {
+    const sockets = [];
+    const { hostname, port } = new URL(url);
+    const socket = async () => {
+      const connection = net.connect(Number(port || 5432), hostname);
+      await once(connection, 'connect');
+      sockets.push(connection);
+      return connection;
+    };
+    const sql = postgres(url, { ...options, max: 1, socket });
+    const transaction = settled(
+      sql.begin(async (tx) => {
+        await tx`SELECT 1`;
+        const inFlight = tx`SELECT pg_sleep(0.5)`;
+        setTimeout(() => sockets.at(-1).destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })), 50);
+        await inFlight;
+      }),
+    );
+    const outcome = await transaction;
+    const after = [];
+    for (const value of [1, 2, 3]) after.push(await settled(sql`SELECT ${value}::int AS x`.then((rows) => rows[0].x)));
+    await sql.end({ timeout: 1 });
+    return { transaction: outcome, after, connections: sockets.length };
+  },
+
+  /**
    * Many concurrent transactions and pooled queries on default settings while their backends are
    * terminated one after another, as when Postgres restarts under load. Each transaction writes two
    * rows: a committed one has both, a failed one neither; one row alone is work that ran outside

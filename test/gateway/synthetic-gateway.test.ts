@@ -212,7 +212,8 @@ describe('SyntheticGateway idempotency keys, as Stripe keeps them', () => {
   });
 
   it('answers "in use" to a request whose key a concurrent request holds, and runs the money once', async () => {
-    const { gateway } = await syntheticGateway({ latencyMs: 400 });
+    // Long enough that the concurrent request surely arrives while the first holds its key, on a loaded machine too.
+    const { gateway } = await syntheticGateway({ latencyMs: 1_500 });
     const request = captureRequest({ finalCapture: false });
     const first = gateway.capture(request);
     await vi.waitFor(

@@ -37,6 +37,20 @@ const admin = postgres(url, { max: 1, onnotice: () => {} });
 const terminate = (pid) => admin`SELECT pg_terminate_backend(${pid})`;
 const backendPid = async (sql) => (await sql`SELECT pg_backend_pid() AS pid`)[0].pid;
 
+/**
+ * postgres.js's `socket` option: a real TCP connection to `url`, which `adapt` may watch or wrap
+ * (its writes, its destruction) before the driver starts its protocol on it.
+ */
+function socketTo(url, adapt) {
+  const { hostname, port } = new URL(url);
+  return async () => {
+    const connection = net.connect(Number(port || 5432), hostname);
+    await once(connection, 'connect');
+    adapt(connection);
+    return connection;
+  };
+}
+
 /** Sessions of this scenario's own pools that Postgres sees inside a transaction nobody ends. */
 async function idleInTransaction() {
   const rows = await admin`
@@ -158,18 +172,14 @@ const scenarios = {
       });
       return locked.promise;
     };
-    const { hostname, port } = new URL(url);
-    const socket = async () => {
-      const connection = net.connect(Number(port || 5432), hostname);
-      await once(connection, 'connect');
+    const socket = socketTo(url, (connection) => {
       const write = connection.write.bind(connection);
       connection.write = (chunk, callback) => {
         if (!Buffer.from(chunk).includes('typarray')) return write(chunk, callback);
         lockTypes().then(() => write(chunk, callback));
         return true;
       };
-      return connection;
-    };
+    });
     const sql = postgres(url, { ...options, max: 1, socket, connection: { ...options.connection, lock_timeout: 200 } });
     const whileLocked = await settled(sql`SELECT 1 AS x`.then((rows) => rows[0].x));
     release.resolve();
@@ -191,13 +201,7 @@ const scenarios = {
    */
   async transactionStatementMeetsReset() {
     const sockets = [];
-    const { hostname, port } = new URL(url);
-    const socket = async () => {
-      const connection = net.connect(Number(port || 5432), hostname);
-      await once(connection, 'connect');
-      sockets.push(connection);
-      return connection;
-    };
+    const socket = socketTo(url, (connection) => sockets.push(connection));
     const sql = postgres(url, { ...options, max: 1, socket });
     const transaction = settled(
       sql.begin(async (tx) => {

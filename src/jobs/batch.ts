@@ -4,12 +4,20 @@ import type { Logger } from '../logger.js';
 
 export type JobHandler<N extends QueueName> = (job: PgBoss.Job<QueuePayloads[N]>) => Promise<void>;
 
+/**
+ * Several jobs handled together, each with its own outcome, in their order: null when it succeeded,
+ * its error when it failed. A throw fails every job of the group with that error.
+ */
+export type GroupHandler<N extends QueueName> = (jobs: PgBoss.Job<QueuePayloads[N]>[]) => Promise<(Error | null)[]>;
+
 export type BatchOptions = {
   batchSize: number;
   /** How long an idle loop waits before it asks again; a loop whose batch came back full asks again at once. */
   pollingIntervalSeconds: number;
-  /** Jobs of the batch running at once (each in its own transaction, on the service's pool). */
+  /** Jobs (or groups of jobs) of the batch running at once, on the service's pool. */
   concurrency: number;
+  /** Jobs a group handler is given at once (workInGroups); 1 for a job handler. */
+  groupSize?: number;
   /**
    * Share of the batch's shortest job expiry after which no job of the batch is started any more: those
    * left are failed (retried with backoff), so that a slow batch never outlives the expiry of the jobs it
@@ -26,7 +34,12 @@ export type BatchOptions = {
  * idle queue costs one fetch per interval. Several loops and processes share a queue through pg-boss's
  * `FOR UPDATE SKIP LOCKED` fetch: no job is handed to two of them while it is active.
  */
-export async function workInBatches<N extends QueueName>(boss: PgBoss, name: N, options: BatchOptions, handle: JobHandler<N>, logger: Logger): Promise<string> {
+export function workInBatches<N extends QueueName>(boss: PgBoss, name: N, options: BatchOptions, handle: JobHandler<N>, logger: Logger): Promise<string> {
+  return workInGroups(boss, name, { ...options, groupSize: 1 }, oneAtATime(handle), logger);
+}
+
+/** As workInBatches, with the batch's jobs handed `groupSize` at a time to one handler that reports each job's outcome. */
+export async function workInGroups<N extends QueueName>(boss: PgBoss, name: N, options: BatchOptions, handle: GroupHandler<N>, logger: Logger): Promise<string> {
   const { batchSize, pollingIntervalSeconds } = options;
   const runBatch = eachJobOnItsOwn(boss, name, handle, logger, options);
   let workerId: string | undefined = undefined;
@@ -37,8 +50,15 @@ export async function workInBatches<N extends QueueName>(boss: PgBoss, name: N, 
   return workerId;
 }
 
+const oneAtATime =
+  <N extends QueueName>(handle: JobHandler<N>): GroupHandler<N> =>
+  async ([job]) => {
+    await handle(job!);
+    return [null];
+  };
+
 /**
- * One fetched batch, each job on its own: at most `concurrency` at a time, and each job's outcome
+ * One fetched batch, each job on its own: at most `concurrency` groups of `groupSize` at a time, and each job's outcome
  * reported by its id — the finished ones completed together, each failed one failed alone with its
  * error (pg-boss retries it by its queue's policy: retry limit, backoff). Failures are reported last,
  * once no job of the batch is running: a failed job is back in the queue at once (its retry is due after
@@ -48,9 +68,9 @@ export async function workInBatches<N extends QueueName>(boss: PgBoss, name: N, 
 function eachJobOnItsOwn<N extends QueueName>(
   boss: PgBoss,
   name: N,
-  handle: JobHandler<N>,
+  handle: GroupHandler<N>,
   logger: Logger,
-  options: Pick<BatchOptions, 'concurrency' | 'startWithinShareOfExpiry'>,
+  options: Pick<BatchOptions, 'concurrency' | 'groupSize' | 'startWithinShareOfExpiry'>,
 ): (jobs: PgBoss.Job<QueuePayloads[N]>[]) => Promise<void> {
   return async (jobs) => {
     const started = Date.now();
@@ -58,23 +78,26 @@ function eachJobOnItsOwn<N extends QueueName>(
     const startBy = options.startWithinShareOfExpiry === undefined ? Infinity : started + expirySeconds * 1000 * options.startWithinShareOfExpiry;
     const succeeded: string[] = [];
     const failed: { id: string; message: string }[] = [];
+    const groupSize = options.groupSize ?? 1;
     let next = 0;
     const lane = async () => {
       while (next < jobs.length) {
-        const job = jobs[next++]!;
+        const group = jobs.slice(next, next + groupSize);
+        next += group.length;
         if (Date.now() > startBy) {
-          failed.push({ id: job.id, message: `not started: its batch of ${jobs.length} ran past ${options.startWithinShareOfExpiry} of the job expiry (${expirySeconds} s)` });
+          const message = `not started: its batch of ${jobs.length} ran past ${options.startWithinShareOfExpiry} of the job expiry (${expirySeconds} s)`;
+          for (const job of group) failed.push({ id: job.id, message });
           continue;
         }
-        try {
-          await handle(job);
-          succeeded.push(job.id);
-        } catch (error) {
-          failed.push({ id: job.id, message: errorMessage(error) });
+        const outcomes = await handle(group).catch((error: unknown) => group.map(() => error));
+        for (const [index, job] of group.entries()) {
+          const outcome = outcomes[index];
+          if (outcome === null) succeeded.push(job.id);
+          else failed.push({ id: job.id, message: errorMessage(outcome) });
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(options.concurrency, jobs.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(options.concurrency, Math.ceil(jobs.length / groupSize)) }, lane));
     const reports: Promise<unknown>[] = [];
     if (succeeded.length > 0) reports.push(boss.complete(name, succeeded));
     for (const { id, message } of failed) reports.push(boss.fail(name, id, { message }));

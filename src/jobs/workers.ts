@@ -1,26 +1,27 @@
 import type PgBoss from 'pg-boss';
 import type { Deps } from '../domain/deps.js';
 import type { QueueName } from '../domain/jobs/queues.js';
-import { workInBatches, type BatchOptions, type JobHandler } from './batch.js';
+import { workInBatches, workInGroups, type BatchOptions, type GroupHandler, type JobHandler } from './batch.js';
 import { captureNotificationHandler } from './handlers/capture-notification.js';
 import { processorEventReplayHandler } from './handlers/processor-event-replay.js';
 import { processorEventSweepHandler } from './handlers/processor-event-sweep.js';
 import { reconciliationHandler } from './handlers/reconciliation.js';
 import { settleAttemptHandler } from './handlers/settle-attempt.js';
 
-type Working<N extends QueueName> = BatchOptions & { loops: number; handler: (deps: Deps) => JobHandler<N> };
+type Working<N extends QueueName> = BatchOptions & { loops: number } & ({ handler: (deps: Deps) => JobHandler<N> } | { groupHandler: (deps: Deps) => GroupHandler<N> });
 
 /**
  * How each queue is worked in one process. pg-boss 10 waits a polling interval after every fetch, even
  * a full one, unless its worker is notified: a loop whose batch was full is, so a backlog drains at the
- * speed of the jobs, and an idle loop costs one fetch per interval. Replays: batches of 100, eight at a
- * time (the pool has ten connections, shared with the other queues), so one fetch and one completion
- * serve a hundred events; no job of a batch starts after half its expiry (docs/architecture.md, "Replay
- * durability decisions"). Notifications are HTTP calls: a batch's 50 run side by side.
+ * speed of the jobs, and an idle loop costs one fetch per interval. Replays: batches of 100, so one
+ * fetch and one completion serve a hundred events, applied ten to a transaction (replay-events.ts),
+ * eight transactions at a time (the pool has ten connections, shared with the other queues); no group
+ * of a batch starts after half its expiry (docs/architecture.md, "Replay durability decisions").
+ * Notifications are HTTP calls: a batch's 50 run side by side.
  */
 const WORKING: { [N in QueueName]: Working<N> } = {
   'capture-notification': { loops: 2, batchSize: 50, pollingIntervalSeconds: 0.5, concurrency: 50, handler: captureNotificationHandler },
-  'processor-event-replay': { loops: 1, batchSize: 100, pollingIntervalSeconds: 0.5, concurrency: 8, startWithinShareOfExpiry: 0.5, handler: processorEventReplayHandler },
+  'processor-event-replay': { loops: 1, batchSize: 100, pollingIntervalSeconds: 0.5, concurrency: 8, groupSize: 10, startWithinShareOfExpiry: 0.5, groupHandler: processorEventReplayHandler },
   reconciliation: { loops: 1, batchSize: 1, pollingIntervalSeconds: 2, concurrency: 1, handler: reconciliationHandler },
   'settle-attempt': { loops: 1, batchSize: 20, pollingIntervalSeconds: 1, concurrency: 20, handler: settleAttemptHandler },
   'processor-event-sweep': { loops: 1, batchSize: 1, pollingIntervalSeconds: 2, concurrency: 1, handler: processorEventSweepHandler },
@@ -42,7 +43,9 @@ export async function startWorkers(boss: PgBoss, deps: Deps): Promise<void> {
 }
 
 async function work<N extends QueueName>(boss: PgBoss, deps: Deps, name: N, working: Working<N>): Promise<void> {
-  const { loops, handler, ...options } = working;
-  const handle = handler(deps);
-  for (let loop = 0; loop < loops; loop++) await workInBatches(boss, name, options, handle, deps.logger);
+  const { loops, ...options } = working;
+  for (let loop = 0; loop < loops; loop++) {
+    if ('groupHandler' in working) await workInGroups(boss, name, options, working.groupHandler(deps), deps.logger);
+    else await workInBatches(boss, name, options, working.handler(deps), deps.logger);
+  }
 }

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import type PgBoss from 'pg-boss';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { QueueName } from '../../src/domain/jobs/queues.js';
-import { workInBatches, type BatchOptions, type JobHandler } from '../../src/jobs/batch.js';
+import { workInBatches, workInGroups, type BatchOptions, type GroupHandler, type JobHandler } from '../../src/jobs/batch.js';
 import { startBoss, stopBoss } from '../../src/jobs/boss.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -101,6 +101,28 @@ describe('a batch worker loop', () => {
     // The queue's backoff (5–10 s), then the second run succeeds.
     await expect.poll(async () => (await jobStates(db, [bad])).get(bad)?.state, { timeout: 40_000, interval: 250 }).toBe('completed');
     expect([...runs.values()].sort()).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 2]);
+  });
+
+  it('hands a group handler its jobs a group at a time, and reports each job as the handler says: its own error fails it alone, a throw its group', { timeout: 30_000 }, async () => {
+    const { boss, db } = await freshBoss();
+    const ids = await sendJobs(boss, 7);
+    const groups: string[][] = [];
+    // The first group to run throws; in every other group the first job fails on its own.
+    const handle: GroupHandler<typeof QUEUE> = async (jobs) => {
+      if (groups.push(jobs.map((job) => job.id)) === 1) throw new Error('the group said no');
+      return jobs.map((_job, index) => (index === 0 ? new Error('this one said no') : null));
+    };
+    await workInGroups(boss, QUEUE, options({ batchSize: 7, concurrency: 2, groupSize: 3 }), handle, logger);
+    await expect.poll(async () => [...(await jobStates(db, ids)).values()].filter((job) => job.state !== 'active' && job.state !== 'created').length, { timeout: 10_000, interval: 50 }).toBe(7);
+    expect(groups.map((group) => group.length).sort()).toEqual([1, 3, 3]);
+    expect(new Set(groups.flat())).toEqual(new Set(ids));
+    const states = await jobStates(db, ids);
+    const [thrown, ...others] = groups;
+    for (const id of thrown!) expect(states.get(id)).toEqual({ state: 'retry', message: 'the group said no' });
+    for (const [first, ...rest] of others) {
+      expect(states.get(first!)).toEqual({ state: 'retry', message: 'this one said no' });
+      for (const id of rest) expect(states.get(id)?.state).toBe('completed');
+    }
   });
 
   it('leaves a failure whose report was lost to pg-boss to fail, never to complete', { timeout: 30_000 }, async () => {

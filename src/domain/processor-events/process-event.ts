@@ -33,12 +33,22 @@ const APPLIERS: Record<string, (context: ApplyContext, event: ProcessorEvent) =>
  */
 export async function processEvent(deps: Deps, eventId: string, mode: ProcessMode, beforeCommit?: BeforeCommit): Promise<ProcessResult> {
   const recorded: PaymentMovement[] = [];
-  const result = await applyInTransaction(deps, eventId, mode, recorded, beforeCommit);
-  // Only now is it committed. A failed event's savepoint was rolled back: its money was never recorded.
-  if (result.outcome === 'PROCESSED') for (const movement of recorded) deps.metrics.recordPayment(movement);
-  if (mode !== 'live') deps.metrics.recordReplayAttempt(REPLAY_METRIC[result.outcome]);
+  const result = await deps.db.transaction(withBeforeCommit(beforeCommit, async (tx) => {
+    const [event] = await lockEvent(tx, { id: eventId });
+    if (!event) throw eventNotFound(eventId);
+    return applyLockedEvent(deps, tx, event, mode, recorded, writeSuccess);
+  }));
+  recordCommitted(deps, mode, result, recorded);
   return result;
 }
+
+/** Once the event's transaction has committed: a failed event's savepoint was rolled back, its money never recorded. */
+export function recordCommitted(deps: Deps, mode: ProcessMode, result: ProcessResult, recorded: PaymentMovement[]): void {
+  if (result.outcome === 'PROCESSED') for (const movement of recorded) deps.metrics.recordPayment(movement);
+  if (mode !== 'live') deps.metrics.recordReplayAttempt(REPLAY_METRIC[result.outcome]);
+}
+
+export const eventNotFound = (eventId: string) => new DomainError('NOT_FOUND', `Processor event ${eventId} not found`);
 
 /**
  * Sees the transaction just before it commits, with what it did: the replay dry run reads what was
@@ -56,88 +66,98 @@ const withBeforeCommit =
 
 const REPLAY_METRIC = { PROCESSED: 'replayed', IGNORED: 'replayed', FAILED: 'failed', SKIPPED: 'skipped' } as const;
 
-function applyInTransaction(
+/** What a success writes on the event's row: the outcome, and for a replay its bookkeeping (`attemptsCounted` 0 or 1). */
+export type Success = { id: string; outcome: 'PROCESSED' | 'IGNORED'; invoiceId: string | null; processedAt: Date; replay: { attemptsCounted: 0 | 1 } | null };
+
+/**
+ * Writes a success on the event's row. `processEvent` writes it at once; the replay worker's batch
+ * writes its successes together before its commit (replay-events.ts): nothing in an event's
+ * application reads another event's row.
+ */
+export type WriteSuccess = (tx: Tx, success: Success) => Promise<void>;
+
+const writeSuccess: WriteSuccess = async (tx, { id, outcome, invoiceId, processedAt, replay }) => {
+  if (!replay) await appliedLive(tx, { id, outcome, invoiceId, processedAt });
+  else await appliedReplay(tx, { id, outcome, invoiceId, processedAt, lastReplayedAt: processedAt, attemptsCounted: replay.attemptsCounted });
+};
+
+/**
+ * Applies an event whose row the transaction holds locked, as `mode` says, and records how it went: a
+ * success through `recordSuccess`, a failure on the row at once (with an automatic retry when it was
+ * transient). Returns the event as it now is.
+ */
+export async function applyLockedEvent(
   deps: Deps,
-  eventId: string,
+  tx: Tx,
+  event: ProcessorEvent,
   mode: ProcessMode,
   recorded: PaymentMovement[],
-  beforeCommit?: BeforeCommit,
+  recordSuccess: WriteSuccess,
 ): Promise<ProcessResult> {
-  return deps.db.transaction(withBeforeCommit(beforeCommit, async (tx) => {
-    const [event] = await lockEvent(tx, { id: eventId });
-    if (!event) throw new DomainError('NOT_FOUND', `Processor event ${eventId} not found`);
-    if (mode === 'replay' && !event.replayRequested) return { event, outcome: 'SKIPPED', error: null };
-    if (mode === 'automatic' && !(event.replayRequested && event.replayDueAt)) return { event, outcome: 'SKIPPED', error: null };
-    // A live delivery applies only an event nobody has tried yet (a redelivery after a crash, say).
-    if (mode === 'live' && event.outcome !== 'RECEIVED') return { event, outcome: 'SKIPPED', error: null };
+  const eventId = event.id;
+  if (mode === 'replay' && !event.replayRequested) return { event, outcome: 'SKIPPED', error: null };
+  if (mode === 'automatic' && !(event.replayRequested && event.replayDueAt)) return { event, outcome: 'SKIPPED', error: null };
+  // A live delivery applies only an event nobody has tried yet (a redelivery after a crash, say).
+  if (mode === 'live' && event.outcome !== 'RECEIVED') return { event, outcome: 'SKIPPED', error: null };
 
-    const isReplay = mode !== 'live';
-    const counted = mode === 'replay' || mode === 'forced';
-    if (counted && event.replayAttempts >= deps.config.replayMaxAttempts) {
-      if (mode === 'forced') throw replayLimitError(event, deps.config.replayMaxAttempts);
-      const [updated] = await tx
-        .update(processorEvents)
-        .set({ lastReplayError: `replay limit of ${deps.config.replayMaxAttempts} attempts reached`, replayDueAt: null })
-        .where(eq(processorEvents.id, eventId))
-        .returning();
-      return { event: updated!, outcome: 'FAILED', error: updated!.lastReplayError };
-    }
-    const replayBookkeeping = {
-      ...(counted ? { replayAttempts: sql`${processorEvents.replayAttempts} + 1` } : {}),
-      ...(isReplay ? { lastReplayedAt: new Date() } : {}),
-      replayDueAt: null,
+  const isReplay = mode !== 'live';
+  const counted = mode === 'replay' || mode === 'forced';
+  if (counted && event.replayAttempts >= deps.config.replayMaxAttempts) {
+    if (mode === 'forced') throw replayLimitError(event, deps.config.replayMaxAttempts);
+    const [updated] = await tx
+      .update(processorEvents)
+      .set({ lastReplayError: `replay limit of ${deps.config.replayMaxAttempts} attempts reached`, replayDueAt: null })
+      .where(eq(processorEvents.id, eventId))
+      .returning();
+    return { event: updated!, outcome: 'FAILED', error: updated!.lastReplayError };
+  }
+  const replayBookkeeping = {
+    ...(counted ? { replayAttempts: sql`${processorEvents.replayAttempts} + 1` } : {}),
+    ...(isReplay ? { lastReplayedAt: new Date() } : {}),
+    replayDueAt: null,
+  };
+
+  try {
+    const applier = APPLIERS[event.provider];
+    if (!applier) throw new ProcessorEventError(`unsupported provider "${event.provider}"`);
+    const context = { jobs: deps.jobs, gateway: deps.gateway, source: isReplay ? ('REPLAY' as const) : ('WEBHOOK' as const), processorEventId: event.id, recorded };
+    const applied = await tx.transaction((savepoint) => applier({ ...context, tx: savepoint }, event));
+    // The row is locked: what the update writes is known here, so nothing is read back (the payload least of all).
+    const success: Success = {
+      id: eventId,
+      outcome: applied.outcome,
+      invoiceId: applied.invoiceId ?? event.invoiceId,
+      processedAt: new Date(),
+      replay: isReplay ? { attemptsCounted: counted ? 1 : 0 } : null,
     };
-
-    try {
-      const applier = APPLIERS[event.provider];
-      if (!applier) throw new ProcessorEventError(`unsupported provider "${event.provider}"`);
-      const context = { jobs: deps.jobs, gateway: deps.gateway, source: isReplay ? ('REPLAY' as const) : ('WEBHOOK' as const), processorEventId: event.id, recorded };
-      const applied = await tx.transaction((savepoint) => applier({ ...context, tx: savepoint }, event));
-      if (mode === 'live') {
-        const written = { outcome: applied.outcome, invoiceId: applied.invoiceId ?? event.invoiceId, processedAt: new Date(), replayRequested: false, lastReplayError: null, replayDueAt: null };
-        await appliedLive(tx, { id: eventId, outcome: written.outcome, invoiceId: written.invoiceId, processedAt: written.processedAt });
-        return { event: { ...event, ...written }, outcome: applied.outcome, error: null };
-      }
-      // The row is locked: what the update writes is known here, so nothing is read back (the payload least of all).
-      const now = new Date();
-      const written = {
-        outcome: applied.outcome,
-        invoiceId: applied.invoiceId ?? event.invoiceId,
-        processedAt: now,
-        replayRequested: false,
-        lastReplayError: null,
-        replayAttempts: event.replayAttempts + (counted ? 1 : 0),
-        lastReplayedAt: now,
-        replayDueAt: null,
-      };
-      await appliedReplay(tx, { id: eventId, outcome: written.outcome, invoiceId: written.invoiceId, processedAt: now, lastReplayedAt: now, attemptsCounted: counted ? 1 : 0 });
-      const updated: ProcessorEvent = { ...event, ...written };
-      return { event: updated, outcome: applied.outcome, error: null };
-    } catch (error) {
-      if (isConnectionError(error)) throw error;
-      const explained = error instanceof ProcessorEventError || error instanceof ProcessorMoneyError;
-      // A processor that did not answer a fetch is as passing as a deadlock: retried automatically.
-      const unanswered = error instanceof GatewayUnavailableError;
-      const transient = unanswered || isTransientError(error);
-      if (transient) deps.logger.warn({ err: error, eventId }, 'transient error applying a processor event');
-      else if (!explained) deps.logger.error({ err: error, eventId }, 'unexpected error applying a processor event');
-      const message = explained
-        ? error.message
-        : unanswered
-          ? `transient error: the processor did not answer a fetch of what the event leaves out (${error.message})`
-          : transient
-            ? `transient error: ${describeDatabaseError(error)}`
-            : // Never Drizzle's own message: it quotes the statement and its parameters (payloads, ids).
-              `unexpected error: ${describeDatabaseError(error)}`;
-      const [updated] = await tx
-        .update(processorEvents)
-        .set({ outcome: 'FAILED', replayRequested: true, lastReplayError: message, ...replayBookkeeping })
-        .where(eq(processorEvents.id, eventId))
-        .returning();
-      if (transient) await retryAfterTransientFailure(tx, deps.jobs, event);
-      return { event: updated!, outcome: 'FAILED', error: message };
-    }
-  }));
+    await recordSuccess(tx, success);
+    const written = { outcome: success.outcome, invoiceId: success.invoiceId, processedAt: success.processedAt, replayRequested: false, lastReplayError: null, replayDueAt: null };
+    const replayed = isReplay ? { replayAttempts: event.replayAttempts + (counted ? 1 : 0), lastReplayedAt: success.processedAt } : {};
+    return { event: { ...event, ...written, ...replayed }, outcome: applied.outcome, error: null };
+  } catch (error) {
+    if (isConnectionError(error)) throw error;
+    const explained = error instanceof ProcessorEventError || error instanceof ProcessorMoneyError;
+    // A processor that did not answer a fetch is as passing as a deadlock: retried automatically.
+    const unanswered = error instanceof GatewayUnavailableError;
+    const transient = unanswered || isTransientError(error);
+    if (transient) deps.logger.warn({ err: error, eventId }, 'transient error applying a processor event');
+    else if (!explained) deps.logger.error({ err: error, eventId }, 'unexpected error applying a processor event');
+    const message = explained
+      ? error.message
+      : unanswered
+        ? `transient error: the processor did not answer a fetch of what the event leaves out (${error.message})`
+        : transient
+          ? `transient error: ${describeDatabaseError(error)}`
+          : // Never Drizzle's own message: it quotes the statement and its parameters (payloads, ids).
+            `unexpected error: ${describeDatabaseError(error)}`;
+    const [updated] = await tx
+      .update(processorEvents)
+      .set({ outcome: 'FAILED', replayRequested: true, lastReplayError: message, ...replayBookkeeping })
+      .where(eq(processorEvents.id, eventId))
+      .returning();
+    if (transient) await retryAfterTransientFailure(tx, deps.jobs, event);
+    return { event: updated!, outcome: 'FAILED', error: message };
+  }
 }
 
 export function replayLimitError(event: ProcessorEvent, cap: number): DomainError {

@@ -3,7 +3,6 @@ import { processorEvents, type ProcessorEvent } from '../../db/schema/index.js';
 import { DomainError } from '../../errors.js';
 import { requireOperator, type Viewer } from '../auth/viewer.js';
 import type { Deps } from '../deps.js';
-import type { ReplayReason } from '../jobs/queues.js';
 import { processEvent, replayLimitError } from './process-event.js';
 import { scheduleReplays } from './schedule-replays.js';
 
@@ -33,13 +32,4 @@ export async function triggerReplay(deps: Deps, viewer: Viewer, eventId: string,
     const [updated] = await tx.select().from(processorEvents).where(condition);
     return { outcome: 'ACCEPTED' as const, event: updated!, error: null };
   });
-}
-
-/**
- * The ProcessorEventReplayWorker's job: an operator's replay (counted) if a replay is still requested,
- * an automatic one (not counted) if a replay is still owed. Jobs from before reasons existed are the
- * operator's.
- */
-export function replayRequestedEvent(deps: Deps, eventId: string, reason: ReplayReason = 'operator') {
-  return processEvent(deps, eventId, reason === 'operator' ? 'replay' : 'automatic');
 }

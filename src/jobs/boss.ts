@@ -54,8 +54,23 @@ export async function startBoss(connectionString: string, logger: Logger, role: 
     await boss.createQueue(name, { name, ...policies[name] });
     await boss.updateQueue(name, { name, policy: 'standard', ...policies[name] });
   }
+  await boss.getDb().executeSql(FETCH_ORDER_INDEX, []);
   return boss;
 }
+
+/**
+ * pg-boss fetches a queue's next jobs in `priority DESC, created_on, id` order, and none of its indexes
+ * is in that order: every fetch read and sorted every job the queue holds, so a backlog cost more the
+ * longer it was (76 ms a fetch of 100 with 20,000 queued; 0.6 ms walking this index). Made on the
+ * partitioned table, so every queue's partition has it, those created later too; under an advisory
+ * lock, so processes starting together do not race to make it. Made once: a big job table is locked
+ * against new jobs while its index is built, at the first start with it.
+ */
+const FETCH_ORDER_INDEX = `
+BEGIN;
+SELECT pg_advisory_xact_lock(hashtext('billing-ledger: pgboss.job fetch order index'));
+CREATE INDEX IF NOT EXISTS job_fetch_order_idx ON pgboss.job (name, priority DESC, created_on, id) WHERE state < 'active';
+COMMIT;`;
 
 const stopping = new WeakSet<PgBoss>();
 

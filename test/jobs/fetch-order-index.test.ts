@@ -1,0 +1,65 @@
+import { createRequire } from 'node:module';
+import { sql } from 'drizzle-orm';
+import type PgBoss from 'pg-boss';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QUEUE_NAMES } from '../../src/domain/jobs/queues.js';
+import { startBoss, stopBoss } from '../../src/jobs/boss.js';
+import { createLogger } from '../../src/logger.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+/** pg-boss's own fetch, as its workers send it (plans.fetchNextJob). */
+const plans = createRequire(import.meta.url)('pg-boss/src/plans.js') as { fetchNextJob(schema: string): (options: object) => string };
+const FETCH = plans.fetchNextJob('pgboss')({ includeMetadata: false });
+
+type PlanNode = { 'Node Type': string; 'Index Name'?: string; Plans?: PlanNode[] };
+const find = (node: PlanNode, match: (node: PlanNode) => boolean): PlanNode | undefined =>
+  match(node) ? node : (node.Plans ?? []).map((child) => find(child, match)).find(Boolean);
+
+let db: TestDatabase;
+let boss: PgBoss;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  boss = await startBoss(db.url, createLogger('silent'), { supervise: false, schedule: false }, { replayJobExpireSeconds: 60, jobMaintenanceIntervalSeconds: 3600 });
+});
+afterAll(async () => {
+  await stopBoss(boss);
+  await db.drop();
+});
+
+describe('the fetch-order index on pg-boss jobs', () => {
+  it("is on every queue's partition", async () => {
+    const rows = await db.db.execute<{ queue: string }>(sql`
+      SELECT q.name AS queue FROM pgboss.queue q
+      JOIN pg_inherits i ON i.inhrelid = (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pgboss' AND c.relname = q.partition_name)
+      JOIN pg_index x ON x.indrelid = i.inhrelid
+      JOIN pg_inherits parent ON parent.inhrelid = x.indexrelid AND parent.inhparent = 'pgboss.job_fetch_order_idx'::regclass`);
+    expect(rows.map((row) => row.queue).sort()).toEqual([...QUEUE_NAMES].sort());
+  });
+
+  it('is what a fetch from a long queue walks, in order, instead of sorting the whole queue', async () => {
+    await db.db.execute(sql`INSERT INTO pgboss.job (name, data, singleton_key, policy) SELECT 'processor-event-replay', '{}'::jsonb, gen_random_uuid()::text, 'short' FROM generate_series(1, 5000)`);
+    await db.db.execute(sql`ANALYZE pgboss.job`);
+    // EXPLAIN alone plans the statement without running it: nothing is fetched.
+    const [explained] = await db.sql.unsafe<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>(`EXPLAIN (FORMAT JSON) ${FETCH}`, ['processor-event-replay', 100]);
+    const lockRows = find(explained!['QUERY PLAN'][0].Plan, (node) => node['Node Type'] === 'LockRows');
+    const [partitionIndex] = await db.db.execute<{ name: string }>(sql`
+      SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      JOIN pg_index x ON x.indexrelid = i.inhrelid JOIN pg_class t ON t.oid = x.indrelid
+      JOIN pgboss.queue q ON q.name = 'processor-event-replay' AND t.relname = q.partition_name
+      WHERE i.inhparent = 'pgboss.job_fetch_order_idx'::regclass`);
+    expect(lockRows?.Plans?.map((node) => [node['Node Type'], node['Index Name']])).toEqual([['Index Scan', partitionIndex!.name]]);
+  });
+
+  it('is made once when processes start together', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const bosses = await Promise.all([1, 2, 3].map(() => startBoss(fresh.url, createLogger('silent'), { supervise: false, schedule: false }, { replayJobExpireSeconds: 60, jobMaintenanceIntervalSeconds: 3600 })));
+      for (const started of bosses) await stopBoss(started);
+      const [row] = await fresh.db.execute<{ n: number }>(sql`SELECT count(*)::int AS n FROM pg_class WHERE relname = 'job_fetch_order_idx'`);
+      expect(row!.n).toBe(1);
+    } finally {
+      await fresh.drop();
+    }
+  });
+});

@@ -17,10 +17,10 @@ type Working<N extends QueueName> = BatchOptions & { loops: number } & ({ handle
  * fetch and one completion serve a hundred events, applied ten to a transaction (replay-events.ts),
  * eight transactions at a time (the pool has ten connections, shared with the other queues); no group
  * of a batch starts after half its expiry (docs/architecture.md, "Replay durability decisions").
- * Notifications are HTTP calls: a batch's 50 lines are read in one statement and posted side by side.
+ * Notifications are HTTP calls: a batch's 50 run side by side.
  */
 const WORKING: { [N in QueueName]: Working<N> } = {
-  'capture-notification': { loops: 2, batchSize: 50, pollingIntervalSeconds: 0.5, concurrency: 1, groupSize: 50, groupHandler: captureNotificationHandler },
+  'capture-notification': { loops: 2, batchSize: 50, pollingIntervalSeconds: 0.5, concurrency: 50, handler: captureNotificationHandler },
   'processor-event-replay': { loops: 1, batchSize: 100, pollingIntervalSeconds: 0.5, concurrency: 8, groupSize: 10, startWithinShareOfExpiry: 0.5, groupHandler: processorEventReplayHandler },
   reconciliation: { loops: 1, batchSize: 1, pollingIntervalSeconds: 2, concurrency: 1, handler: reconciliationHandler },
   'settle-attempt': { loops: 1, batchSize: 20, pollingIntervalSeconds: 1, concurrency: 20, handler: settleAttemptHandler },

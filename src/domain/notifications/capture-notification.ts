@@ -5,32 +5,20 @@ import type { Deps } from '../deps.js';
 import type { QueuePayloads } from '../jobs/queues.js';
 
 /**
- * Delivers capture notifications through the notifier (a signed POST to NOTIFICATION_URL each), their
- * ledger lines and invoices read in one statement, the posts side by side. Each payload's outcome in
- * order: null when it was delivered, logged or skipped (its line does not exist), its error when the
- * receiver did not take it; pg-boss retries that one with backoff. Receivers deduplicate on `id` (the
- * ledger line).
+ * Delivers one capture notification through the notifier (a signed POST to NOTIFICATION_URL). Throwing
+ * makes pg-boss retry with backoff; receivers deduplicate on `id` (the ledger line).
  */
-export async function deliverCaptureNotifications(
+export async function deliverCaptureNotification(
   deps: Pick<Deps, 'db' | 'logger' | 'notifier'>,
-  payloads: readonly QueuePayloads['capture-notification'][],
-): Promise<(Error | null)[]> {
-  const rows = await linesAndInvoices(deps.db, { adjustmentIds: payloads.map((payload) => payload.adjustmentId) });
-  const byLine = new Map(rows.map((row) => [row.adjustment.id, row]));
-  const sent = await Promise.allSettled(
-    payloads.map(async (payload) => {
-      const row = byLine.get(payload.adjustmentId);
-      if (!row) return void deps.logger.warn(payload, 'capture notification for an unknown ledger line: skipped');
-      await deps.notifier.send(notificationBody(row));
-    }),
-  );
-  return sent.map((outcome) => (outcome.status === 'fulfilled' ? null : outcome.reason instanceof Error ? outcome.reason : new Error(String(outcome.reason))));
-}
-
-type LineAndInvoice = Awaited<ReturnType<typeof linesAndInvoices>>[number];
-
-function notificationBody({ invoice, adjustment }: LineAndInvoice): string {
-  return JSON.stringify({
+  payload: QueuePayloads['capture-notification'],
+): Promise<'delivered' | 'logged' | 'skipped'> {
+  const [row] = await lineAndInvoice(deps.db, { adjustmentId: payload.adjustmentId });
+  if (!row) {
+    deps.logger.warn(payload, 'capture notification for an unknown ledger line: skipped');
+    return 'skipped';
+  }
+  const { invoice, adjustment } = row;
+  const body = JSON.stringify({
     id: adjustment.id,
     type: 'invoice.captured',
     createdAt: adjustment.createdAt.toISOString(),
@@ -47,10 +35,11 @@ function notificationBody({ invoice, adjustment }: LineAndInvoice): string {
       chargeId: adjustment.processorObjectId,
     },
   });
+  return deps.notifier.send(body);
 }
 
-/** The ledger lines and their invoices, only the columns the notification carries; built once. */
-const linesAndInvoices = prepared('capture_notification_lines', (db) =>
+/** The ledger line and its invoice, only the columns the notification carries; built once (one a capture). */
+const lineAndInvoice = prepared('capture_notification_line', (db) =>
   db
     .select({
       invoice: {
@@ -67,5 +56,5 @@ const linesAndInvoices = prepared('capture_notification_lines', (db) =>
     })
     .from(invoiceAdjustments)
     .innerJoin(invoices, eq(invoices.id, invoiceAdjustments.invoiceId))
-    .where(sql`${invoiceAdjustments.id} = ANY(${sql.placeholder('adjustmentIds')}::uuid[])`),
+    .where(eq(invoiceAdjustments.id, sql.placeholder('adjustmentId'))),
 );

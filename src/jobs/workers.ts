@@ -1,6 +1,7 @@
 import type PgBoss from 'pg-boss';
 import type { Deps } from '../domain/deps.js';
 import type { QueueName } from '../domain/jobs/queues.js';
+import { REPLAYS_PER_TRANSACTION } from '../domain/processor-events/replay-events.js';
 import { workInBatches, workInGroups, type BatchOptions, type GroupHandler, type JobHandler } from './batch.js';
 import { captureNotificationHandler } from './handlers/capture-notification.js';
 import { processorEventReplayHandler } from './handlers/processor-event-replay.js';
@@ -21,7 +22,7 @@ type Working<N extends QueueName> = BatchOptions & { loops: number } & ({ handle
  */
 const WORKING: { [N in QueueName]: Working<N> } = {
   'capture-notification': { loops: 2, batchSize: 50, pollingIntervalSeconds: 0.5, concurrency: 50, handler: captureNotificationHandler },
-  'processor-event-replay': { loops: 1, batchSize: 100, pollingIntervalSeconds: 0.5, concurrency: 8, groupSize: 10, startWithinShareOfExpiry: 0.5, groupHandler: processorEventReplayHandler },
+  'processor-event-replay': { loops: 1, batchSize: 100, pollingIntervalSeconds: 0.5, concurrency: 8, groupSize: REPLAYS_PER_TRANSACTION, startWithinShareOfExpiry: 0.5, groupHandler: processorEventReplayHandler },
   reconciliation: { loops: 1, batchSize: 1, pollingIntervalSeconds: 2, concurrency: 1, handler: reconciliationHandler },
   'settle-attempt': { loops: 1, batchSize: 20, pollingIntervalSeconds: 1, concurrency: 20, handler: settleAttemptHandler },
   'processor-event-sweep': { loops: 1, batchSize: 1, pollingIntervalSeconds: 2, concurrency: 1, handler: processorEventSweepHandler },
@@ -44,8 +45,12 @@ export async function startWorkers(boss: PgBoss, deps: Deps): Promise<void> {
 
 async function work<N extends QueueName>(boss: PgBoss, deps: Deps, name: N, working: Working<N>): Promise<void> {
   const { loops, ...options } = working;
-  for (let loop = 0; loop < loops; loop++) {
-    if ('groupHandler' in working) await workInGroups(boss, name, options, working.groupHandler(deps), deps.logger);
-    else await workInBatches(boss, name, options, working.handler(deps), deps.logger);
+  // Each handler is built once and shared by the queue's loops.
+  if ('groupHandler' in working) {
+    const handle = working.groupHandler(deps);
+    for (let loop = 0; loop < loops; loop++) await workInGroups(boss, name, options, handle, deps.logger);
+  } else {
+    const handle = working.handler(deps);
+    for (let loop = 0; loop < loops; loop++) await workInBatches(boss, name, options, handle, deps.logger);
   }
 }

@@ -19,6 +19,9 @@ export type ReplayRequestResult = { ok: true; result: ProcessResult } | { ok: fa
  */
 export const MAX_REPLAYS_PER_TRANSACTION = 20;
 
+/** What the replay worker gives one transaction: ten measured as fast as twenty, with half the locks held for half as long. */
+export const REPLAYS_PER_TRANSACTION = 10;
+
 /**
  * The replay worker's requests (a job each), applied in one transaction: an operator's replay (counted)
  * if a replay is still requested, an automatic one (not counted) if a replay is still owed; jobs from

@@ -63,16 +63,4 @@ describe('the fetch-order index on pg-boss jobs', () => {
     const lockRows = find(explained!['QUERY PLAN'][0].Plan, (node) => node['Node Type'] === 'LockRows');
     expect(lockRows?.Plans?.map((node) => [node['Node Type'], node['Index Name']])).toEqual([['Index Scan', await partitionIndexOf('processor-event-replay')]]);
   });
-
-  it('is made once when processes start together', async () => {
-    const fresh = await createTestDatabase();
-    try {
-      const bosses = await Promise.all([1, 2, 3].map(() => startBoss(fresh.url, createLogger('silent'), { supervise: false, schedule: false }, { replayJobExpireSeconds: 60, jobMaintenanceIntervalSeconds: 3600 })));
-      for (const started of bosses) await stopBoss(started);
-      const [row] = await fresh.db.execute<{ n: number }>(sql`SELECT count(*)::int AS n FROM pg_class WHERE relname = 'job_fetch_order_idx'`);
-      expect(row!.n).toBe(1);
-    } finally {
-      await fresh.drop();
-    }
-  });
 });

@@ -2,7 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import { charge, newPayment, stripeEvent } from '../test/support/stripe-events.js';
-import type { CannonResult } from './support/cannon.js';
+import { recordAnswers } from './support/answers.js';
 
 /**
  * autocannon in its own thread for the soak's requests that must differ each time (bench/support's
@@ -40,8 +40,6 @@ function captureRequest(request: autocannon.Request): autocannon.Request {
   return { ...request, body, headers: { 'content-type': 'application/json', authorization: `Bearer ${spec.token}` } };
 }
 
-const accepted: number[] = [];
-const statuses: Record<string, number> = {};
 let finish!: (result: autocannon.Result) => void;
 let fail!: (error: unknown) => void;
 const finished = new Promise<autocannon.Result>((resolve, reject) => ((finish = resolve), (fail = reject)));
@@ -62,10 +60,5 @@ const instance = autocannon(
   },
   (error, result) => (error ? fail(error) : finish(result)),
 );
-instance.on('response', (_client, statusCode, _bytes, responseTime) => {
-  statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
-  if (statusCode >= 200 && statusCode < 300) accepted.push(responseTime);
-});
-const result = await finished;
-const answer: CannonResult = { accepted: Float64Array.from(accepted), statuses, timeouts: result.timeouts, errors: result.errors, seconds: result.duration };
-parentPort!.postMessage(answer);
+const answers = recordAnswers(instance);
+parentPort!.postMessage(answers.report(await finished));

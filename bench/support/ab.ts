@@ -19,6 +19,8 @@ export type PhaseResult = {
   latencies: Float64Array;
   /** SQL statements per done request (pg_stat_statements, BEGIN/COMMIT not counted). */
   statements: number;
+  /** CPU per done request, ms: the server's process (its load generator's thread left out) and Postgres's. */
+  cpuMs?: { server: number; postgres: number };
   /** Calls per done request, by statement (pg_stat_statements' normalized text). */
   byStatement: Map<string, number>;
   /** Anything that went wrong (non-2xx, wrong rows): printed, and the bench exits 1. */
@@ -51,6 +53,9 @@ export async function runAB(title: string, unit: string, cases: Case[], repetiti
   const rate = (phase: PhaseResult) => phase.done / phase.seconds;
   const median = (values: number[]) => percentile(Float64Array.from(values).sort(), 50);
   const all = (phases: PhaseResult[]) => Float64Array.from(phases.flatMap((phase) => [...phase.latencies])).sort();
+  const withCpu = rows.some((row) => row.service.some((phase) => phase.cpuMs));
+  const cpu = (phases: PhaseResult[]) =>
+    `${fixed(median(phases.map((phase) => phase.cpuMs?.server ?? Number.NaN)), 2)} + ${fixed(median(phases.map((phase) => phase.cpuMs?.postgres ?? Number.NaN)), 2)}`;
   const table = rows.map((row) => {
     const ratios = row.service.map((phase, index) => rate(phase) / rate(row.baseline[index]!)).sort((a, b) => a - b);
     const [service, baseline] = [all(row.service), all(row.baseline)];
@@ -62,17 +67,28 @@ export async function runAB(title: string, unit: string, cases: Case[], repetiti
       `${fixed(percentile(baseline, 50))} / ${fixed(percentile(baseline, 99))}`,
       `${fixed(ratios[0]!, 2)} / ${fixed(median(ratios), 2)} / ${fixed(ratios[ratios.length - 1]!, 2)}`,
       `${fixed(median(row.service.map((phase) => phase.statements)))} / ${fixed(median(row.baseline.map((phase) => phase.statements)))}`,
+      ...(withCpu ? [`${cpu(row.service)} / ${cpu(row.baseline)}`] : []),
     ];
   });
   console.log(`\n${title} — ${new Date().toISOString()}, ${repetitions} repetitions, A/B interleaved`);
   console.log(`machine before: ${before}\nmachine after:  ${after}\n`);
   console.log(
     formatTable(
-      ['case', `service ${unit}/s`, 'p50 / p99 ms', `baseline ${unit}/s`, 'p50 / p99 ms', 'ratio min / median / max', 'SQL per request svc / base'],
+      [
+        'case',
+        `service ${unit}/s`,
+        'p50 / p99 ms',
+        `baseline ${unit}/s`,
+        'p50 / p99 ms',
+        'ratio min / median / max',
+        'SQL per request svc / base',
+        ...(withCpu ? ['CPU ms per request svc / base (server + Postgres)'] : []),
+      ],
       table,
     ),
   );
   console.log(`rates: median of the repetitions; latencies: over all of them; ratio = service ÷ baseline, per repetition`);
+  if (withCpu) console.log(`CPU: medians of the repetitions; the server's process without the load generator's thread, and the Postgres cluster`);
   for (const row of rows) {
     // The honesty check: statements the two sides do not run equally often.
     const [service, baseline] = [row.service.at(-1)!.byStatement, row.baseline.at(-1)!.byStatement];

@@ -1,14 +1,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import autocannon from 'autocannon';
-import type { CannonResult, CannonSpec } from './cannon.js';
+import { recordAnswers } from './answers.js';
+import type { CannonSpec } from './cannon.js';
 import { pinThisThread } from './pin.js';
 
 /** autocannon in its own thread, so the load generator does not share the service's event loop. */
 const spec = workerData as CannonSpec;
 if (spec.cpu !== undefined) pinThisThread(spec.cpu);
 
-const accepted: number[] = [];
-const statuses: Record<string, number> = {};
 let next = 0;
 const list = spec.requests;
 let finish!: (result: autocannon.Result) => void;
@@ -40,16 +39,5 @@ const instance = autocannon(
   },
   (error, result) => (error ? fail(error) : finish(result)),
 );
-instance.on('response', (_client, statusCode, _bytes, responseTime) => {
-  statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
-  if (statusCode >= 200 && statusCode < 300) accepted.push(responseTime);
-});
-const result = await finished;
-const answer: CannonResult = {
-  accepted: Float64Array.from(accepted),
-  statuses,
-  timeouts: result.timeouts,
-  errors: result.errors,
-  seconds: result.duration,
-};
-parentPort!.postMessage(answer);
+const answers = recordAnswers(instance);
+parentPort!.postMessage(answers.report(await finished));

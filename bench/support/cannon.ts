@@ -28,6 +28,8 @@ export type CannonResult = {
   errors: number;
   /** Wall time of the run, from autocannon. */
   seconds: number;
+  /** CPU seconds autocannon's own thread used (Linux; NaN elsewhere), to leave out of the server's. */
+  cpuSeconds: number;
 };
 
 export function runCannon(spec: CannonSpec): Promise<CannonResult> {
@@ -58,5 +60,6 @@ export async function runPacedCannon(spec: CannonSpec & { rate: number }, stream
     timeouts: results.reduce((total, result) => total + result.timeouts, 0),
     errors: results.reduce((total, result) => total + result.errors, 0),
     seconds: Math.max(...results.map((result) => result.seconds)),
+    cpuSeconds: results.reduce((total, result) => total + result.cpuSeconds, 0),
   };
 }

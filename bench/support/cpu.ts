@@ -42,6 +42,12 @@ export function processCpuSeconds(pid: number): number {
   return entry ? ticksToSeconds(entry.ownTicks) : Number.NaN;
 }
 
+/** utime + stime of the calling thread, in seconds (Linux's /proc/thread-self; NaN elsewhere). */
+export function threadCpuSeconds(): number {
+  const entry = stat('thread-self');
+  return entry ? ticksToSeconds(entry.ownTicks) : Number.NaN;
+}
+
 /**
  * CPU seconds used so far by one Postgres cluster: the postmaster and its children, with the children
  * it has reaped (so backends of closed connections count). Other clusters on the machine do not.

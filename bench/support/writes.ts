@@ -5,6 +5,7 @@ import { createApiToken } from '../../src/domain/auth/tokens.js';
 import { settleDelaySeconds } from '../../src/domain/ledger/reserve-attempt.js';
 import { startBareServer, type BareServer } from '../baseline/bare-server.js';
 import type { PhaseResult } from './ab.js';
+import { clusterCpuSeconds, processCpuSeconds } from './cpu.js';
 import { runCannon, type CannonSpec } from './cannon.js';
 import { wholeNumber, wholeNumbers } from './options.js';
 import { startBenchPostgres, type BenchPostgres } from './postgres.js';
@@ -121,7 +122,11 @@ async function measurePhase(
   countDone: () => Promise<number>,
 ): Promise<PhaseResult> {
   await resetStatementStats(rig.setup);
+  const [processBefore, postgresBefore] = [processCpuSeconds(process.pid), clusterCpuSeconds(rig.pg.postmasterPid())];
   const result = await runCannon(spec);
+  // The server under test runs in this process, beside the load generator's thread, which is left out.
+  const serverCpu = processCpuSeconds(process.pid) - processBefore - result.cpuSeconds;
+  const postgresCpu = clusterCpuSeconds(rig.pg.postmasterPid()) - postgresBefore;
   const stats = await readStatementStats(rig.setup);
   const done = await countDone();
   const problems: string[] = [];
@@ -135,6 +140,7 @@ async function measurePhase(
     seconds: result.seconds,
     latencies: result.accepted,
     statements: stats.calls / Math.max(done, 1),
+    cpuMs: { server: (serverCpu * 1000) / Math.max(done, 1), postgres: (postgresCpu * 1000) / Math.max(done, 1) },
     byStatement: new Map(stats.all.map((row) => [row.query, row.calls / Math.max(done, 1)])),
     problems,
   };

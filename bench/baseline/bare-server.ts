@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import postgres from 'postgres';
@@ -48,14 +48,14 @@ const SQL = {
   insertAttempt: `insert into "payment_attempts" ("id", "invoice_id", "workspace_id", "kind", "status", "amount", "currency", "reason", "note", "idempotency_key", "request_hash", "processor_object_id", "error_code", "error_message", "requested_by", "created_at", "completed_at", "metadata") values (default, $1, $2, $3, default, $4, $5, $6, $7, $8, $9, default, default, default, $10, default, default, $11) returning ${ATTEMPT}`,
   timeline: `insert into "invoice_timeline_events" ("id", "invoice_id", "type", "source", "occurred_at", "data", "adjustment_id", "payment_attempt_id", "processor_event_id", "dedupe_key") values (default, $1, $2, $3, coalesce($4::timestamptz, now()), $5, $6, $7, $8, $9) on conflict ("dedupe_key") do nothing returning "id"`,
   lockAttempt: `select ${ATTEMPT} from "payment_attempts" where "payment_attempts"."id" = $1 for update`,
-  insertAdjustment: `insert into "invoice_adjustments" (${ADJUSTMENT}) values (default, $1, $2, $3, $4, default, default, $5, $6, $7, $8, $9, default) returning ${ADJUSTMENT}`,
+  insertAdjustment: `insert into "invoice_adjustments" (${ADJUSTMENT}) values ($1, $2, $3, $4, $5, default, default, $6, $7, $8, $9, $10, default) returning ${ADJUSTMENT}`,
   captureInvoice: `update "invoices" set "amount_captured" = $1, "payment_intent_id" = $2, "external_processor_id" = $3, "captured_at" = $4, "settled_at" = $5, "updated_at" = $6 where "invoices"."id" = $7 returning ${INVOICE}`,
   attemptSucceeded: `update "payment_attempts" set "status" = $1, "processor_object_id" = $2, "error_code" = $3, "error_message" = $4, "completed_at" = $5 where "payment_attempts"."id" = $6 returning ${ATTEMPT}`,
   insertEvent: `insert into "processor_events" (${EVENT}) values (default, $1, $2, $3, $4, default, $5, $6, $7, default, default, default, $8, $9, default, default, default, $10, default, default) on conflict do nothing returning "id"`,
   duplicateOf: `select ${EVENT} from "processor_events" where ("processor_events"."provider" = $1 and ("processor_events"."external_id" = $2 or "processor_events"."payload_hash" = $3)) limit $4`,
   lockEvent: `select ${EVENT} from "processor_events" where "processor_events"."id" = $1 for update`,
   lockInvoiceById: `select ${INVOICE} from "invoices" where "invoices"."id" = $1 for update`,
-  eventDone: `update "processor_events" set "invoice_id" = $1, "processed_at" = $2, "outcome" = $3, "replay_requested" = $4, "last_replay_error" = $5, "replay_due_at" = $6 where "processor_events"."id" = $7 returning ${EVENT}`,
+  eventDone: `update "processor_events" set "invoice_id" = $1, "processed_at" = $2, "outcome" = $3, "replay_requested" = $4, "last_replay_error" = $5, "replay_due_at" = $6 where "processor_events"."id" = $7`,
 };
 
 type Row = Record<string, unknown>;
@@ -141,18 +141,20 @@ export async function startBareServer(options: BareOptions): Promise<BareServer>
       const [[invoice]] = await Promise.all([q(SQL.lockInvoice, [invoiceId]), q(SQL.lockAttempt, [attempt.id])]);
       const missing = result.capturedTotal - Number(invoice!.amount_captured);
       const movement = `${result.chargeId}:captured:${result.capturedTotal}`;
-      const [adjustment] = await q(SQL.insertAdjustment, [invoiceId, 'CAPTURE', missing, invoice!.currency, 'API', attempt.id, null, result.chargeId, movement]);
+      // As the service: the line's id chosen here, the line and what follows it sent together.
+      const adjustmentId = randomUUID();
       const data = { amount: missing, currency: invoice!.currency, processorObjectId: result.chargeId, chargeId: result.chargeId, paymentIntentId: result.paymentIntentId, capturedTotal: result.capturedTotal };
-      const [[after]] = await Promise.all([
+      const [, [after]] = await Promise.all([
+        q(SQL.insertAdjustment, [adjustmentId, invoiceId, 'CAPTURE', missing, invoice!.currency, 'API', attempt.id, null, result.chargeId, movement]),
         q(SQL.captureInvoice, [result.capturedTotal, result.paymentIntentId, result.chargeId, result.capturedAt, result.settledAt, new Date(), invoiceId]),
-        q(SQL.timeline, [invoiceId, 'CAPTURE_SUCCEEDED', 'API', result.capturedAt, json(data), adjustment!.id, attempt.id, null, `adjustment:${adjustment!.id}`]),
+        q(SQL.timeline, [invoiceId, 'CAPTURE_SUCCEEDED', 'API', result.capturedAt, json(data), adjustmentId, attempt.id, null, `adjustment:${adjustmentId}`]),
         result.settledAt
           ? q(SQL.timeline, [invoiceId, 'PAYMENT_SETTLED', 'API', result.settledAt, json({ settledObjectId: result.chargeId }), null, null, null, `settlement:${invoiceId}:${result.chargeId}`])
           : undefined,
-        q(...jobInsert('capture-notification', { invoiceId, adjustmentId: adjustment!.id as string })),
+        q(...jobInsert('capture-notification', { invoiceId, adjustmentId })),
       ]);
       const [updated] = await q(SQL.attemptSucceeded, ['SUCCEEDED', result.chargeId, null, null, new Date(), attempt.id]);
-      return { invoice: { id: invoiceId, status: after!.status, amountCaptured: Number(after!.amount_captured) }, attempt: { id: updated!.id, status: updated!.status }, adjustment: { id: adjustment!.id, amount: missing } };
+      return { invoice: { id: invoiceId, status: after!.status, amountCaptured: Number(after!.amount_captured) }, attempt: { id: updated!.id, status: updated!.status }, adjustment: { id: adjustmentId, amount: missing } };
     });
   }
 
@@ -182,12 +184,13 @@ export async function startBareServer(options: BareOptions): Promise<BareServer>
         if (missing <= 0) return invoice.id;
         const capturedAt = new Date(event.created * 1000);
         const movement = `${intent.latest_charge}:captured:${intent.amount_received}`;
-        const [adjustment] = await q(SQL.insertAdjustment, [invoice.id, 'CAPTURE', missing, invoice.currency, 'WEBHOOK', null, stored.id, intent.latest_charge, movement]);
+        const adjustmentId = randomUUID();
         const data = { amount: missing, currency: invoice.currency, processorObjectId: intent.latest_charge, chargeId: intent.latest_charge, paymentIntentId: intent.id, capturedTotal: intent.amount_received };
         await Promise.all([
+          q(SQL.insertAdjustment, [adjustmentId, invoice.id, 'CAPTURE', missing, invoice.currency, 'WEBHOOK', null, stored.id, intent.latest_charge, movement]),
           q(SQL.captureInvoice, [intent.amount_received, intent.id, intent.latest_charge, capturedAt, null, new Date(), invoice.id]),
-          q(SQL.timeline, [invoice.id, 'CAPTURE_SUCCEEDED', 'WEBHOOK', capturedAt, json(data), adjustment!.id, null, stored.id, `adjustment:${adjustment!.id}`]),
-          q(...jobInsert('capture-notification', { invoiceId: invoice.id as string, adjustmentId: adjustment!.id as string })),
+          q(SQL.timeline, [invoice.id, 'CAPTURE_SUCCEEDED', 'WEBHOOK', capturedAt, json(data), adjustmentId, null, stored.id, `adjustment:${adjustmentId}`]),
+          q(...jobInsert('capture-notification', { invoiceId: invoice.id as string, adjustmentId })),
         ]);
         return invoice.id;
       });

@@ -1,6 +1,5 @@
-// First: graphql-js (the service's 16 and PostGraphile's 15) reads NODE_ENV when it is loaded, and both
-// sides are measured as they run in production.
-import '../src/production-mode.js';
+// graphql-js (the service's 16 and PostGraphile's 15) runs in production mode on both sides: bench/run.ts
+// sets NODE_ENV before anything loads graphql-js.
 import { createServer, type Server } from 'node:http';
 import Module, { createRequire } from 'node:module';
 import path from 'node:path';

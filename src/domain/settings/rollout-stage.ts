@@ -1,6 +1,7 @@
 import { desc, eq, sql } from 'drizzle-orm';
 import { ROLLOUT_STAGES, type Config, type RolloutStage } from '../../config.js';
 import type { DbOrTx } from '../../db/client.js';
+import { prepared } from '../../db/prepared.js';
 import { settingChanges, settings } from '../../db/schema/index.js';
 import { DomainError } from '../../errors.js';
 import { requireOperator, type Viewer } from '../auth/viewer.js';
@@ -14,9 +15,14 @@ const KEY = 'billing_rollout_stage';
  * until the first change.
  */
 export async function getRolloutStage(db: DbOrTx, config: Config): Promise<RolloutStage> {
-  const [row] = await db.select({ value: settings.value }).from(settings).where(eq(settings.key, KEY));
+  const [row] = await selectStage(db, { key: KEY });
   return isRolloutStage(row?.value) ? row.value : config.rolloutStage;
 }
+
+// Read by every capture and refund: built once (db/prepared.ts).
+const selectStage = prepared('select_rollout_stage', (db) =>
+  db.select({ value: settings.value }).from(settings).where(eq(settings.key, sql.placeholder('key'))),
+);
 
 export async function setRolloutStage(
   db: DbOrTx,

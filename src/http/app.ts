@@ -1,17 +1,15 @@
 import type { ApolloServer } from '@apollo/server';
-import { expressMiddleware } from '@as-integrations/express5';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express } from 'express';
 import type { Deps } from '../domain/deps.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { billingRoutes } from './billing-routes.js';
-import { graphqlContext, graphqlRequestErrors } from './graphql-transport.js';
+import { GRAPHQL_PATH, graphqlHandler } from './graphql-transport.js';
 import { dashboardRouter } from './dashboard/router.js';
 import { mountGraphQLIde } from './graphql-ide.js';
 import type { Admission } from './admission.js';
 import { LIVENESS_PATH, mountHealth, READINESS_PATH, type Liveness, type ReadinessCheck } from './health.js';
 import { httpLatency, METRICS_PATH, metricsRoutes, observeRoute } from './metrics.js';
-import { jsonBody, requireJsonBody } from './require-json.js';
 import { restErrorHandler } from './rest-errors.js';
 import { STRIPE_WEBHOOK_PATH, stripeWebhookHandler, stripeWebhookRoutes } from './stripe-webhook.js';
 
@@ -26,22 +24,27 @@ export type HttpAppOptions = {
 };
 
 /**
- * The API server's request listener: `POST /webhooks/stripe`, spelled exactly so, goes straight to the
- * webhook handler, with the admission check and the latency metric Express would have given it; every
- * other request goes to the Express app (which serves the webhook's other spellings). Stripe's
- * deliveries are the one high-rate path with nothing to route: Express's router, request decoration
- * and res.json were about a tenth of the CPU of an event (docs/benchmarks.md, "Webhooks").
+ * The API server's request listener: `POST /webhooks/stripe` and `POST /graphql`, spelled exactly so,
+ * go straight to their handlers, with the admission check and the latency metric Express would have
+ * given them; every other request goes to the Express app (which serves their other spellings with the
+ * same handlers). These two carry the high-rate traffic and have nothing to route: Express's router,
+ * request decoration and res.json were about a tenth of the CPU of a webhook event
+ * (docs/benchmarks.md, "Webhooks").
  */
 export function createHttpListener(options: HttpAppOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const webhook = stripeWebhookHandler(options.deps);
-  const app = createHttpApp(options, webhook);
-  const observe = observeRoute(options.deps.metrics, STRIPE_WEBHOOK_PATH);
+  const handlers = { webhook: stripeWebhookHandler(options.deps), graphql: graphqlHandler(options.deps, options.apollo) };
+  const app = createHttpApp(options, handlers);
+  const direct = new Map([
+    [STRIPE_WEBHOOK_PATH, { handle: handlers.webhook, observe: observeRoute(options.deps.metrics, STRIPE_WEBHOOK_PATH) }],
+    [GRAPHQL_PATH, { handle: handlers.graphql, observe: observeRoute(options.deps.metrics, GRAPHQL_PATH) }],
+  ]);
   const observeRefusal = observeRoute(options.deps.metrics, REFUSED_ROUTE);
   const { admission } = options;
   return (req, res) => {
-    if (req.method === 'POST' && req.url === STRIPE_WEBHOOK_PATH) {
-      observe(req, res);
-      return admission.middleware(req, res, () => webhook(req, res));
+    const route = req.method === 'POST' ? direct.get(req.url ?? '') : undefined;
+    if (route) {
+      route.observe(req, res);
+      return admission.middleware(req, res, () => route.handle(req, res));
     }
     // Under overload most requests are refused: refused here, before Express builds its request and
     // walks its router, a refusal costs a fraction of what it did (the health routes are never refused).
@@ -62,21 +65,15 @@ const isOperationsPath = (url = '/') => OPERATIONS_PATHS.has(url.split('?', 1)[0
 
 export function createHttpApp(
   { deps, apollo, readiness, liveness, admission, devOperatorToken }: HttpAppOptions,
-  webhook = stripeWebhookHandler(deps),
+  handlers = { webhook: stripeWebhookHandler(deps), graphql: graphqlHandler(deps, apollo) },
 ): Express {
   const app = createOperationsApp({ deps, readiness, liveness });
   // After health and metrics (never refused), before everything that does work.
   app.use(admission.middleware);
   // Before any JSON parser: the signature is over the raw bytes.
-  app.use(stripeWebhookRoutes(deps, webhook));
+  app.use(stripeWebhookRoutes(deps, handlers.webhook));
   mountGraphQLIde(app, devOperatorToken);
-  app.use(
-    '/graphql',
-    requireJsonBody,
-    jsonBody('1mb'),
-    expressMiddleware(apollo, { context: graphqlContext(deps) }),
-    graphqlRequestErrors(deps.logger),
-  );
+  app.use(GRAPHQL_PATH, (req: IncomingMessage, res: ServerResponse) => handlers.graphql(req, res));
   app.use('/api/v1/billing', billingRoutes(deps));
   app.use('/dashboard', dashboardRouter(deps, { devOperatorToken }));
   app.use(restErrorHandler(deps.logger));

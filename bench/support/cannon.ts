@@ -26,7 +26,7 @@ export type CannonResult = {
   statuses: Record<string, number>;
   timeouts: number;
   errors: number;
-  /** Wall time of the run, from autocannon. */
+  /** Wall time of the run, from its start to its last answer (support/answers.ts). */
   seconds: number;
   /** CPU seconds autocannon's own thread used (Linux; NaN elsewhere), to leave out of the server's. */
   cpuSeconds: number;

@@ -10,6 +10,7 @@ import { createContext, type GraphQLContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
 import { jsonBody, jsonBodyRefusal } from './require-json.js';
 import { toRestError } from './rest-errors.js';
+import { writeJson } from './write-json.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -98,11 +99,6 @@ function answerRefusal(res: ServerResponse, error: unknown, logger: Logger): voi
     res.destroy();
     return;
   }
-  const text = JSON.stringify({ errors: [{ message: body.error.message, extensions: { code: body.error.code } }] });
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    ...(retryAfterSeconds !== undefined ? { 'retry-after': String(retryAfterSeconds) } : {}),
-  });
-  res.end(text);
+  const headers: Record<string, string> = retryAfterSeconds !== undefined ? { 'retry-after': String(retryAfterSeconds) } : {};
+  writeJson(res, status, { errors: [{ message: body.error.message, extensions: { code: body.error.code } }] }, headers);
 }

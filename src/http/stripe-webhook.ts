@@ -7,6 +7,7 @@ import { ingestStripeEvent } from '../domain/processor-events/ingest-stripe-even
 import { stripeEventEnvelope } from '../domain/processor-events/stripe-event.js';
 import { jsonBodyRefusal } from './require-json.js';
 import { toRestError, unreadableRequest } from './rest-errors.js';
+import { writeJson } from './write-json.js';
 
 /**
  * Stripe's default: a signature older than five minutes is refused (replayed requests). The SDK checks
@@ -33,10 +34,10 @@ export function stripeWebhookHandler(deps: Deps): Handler {
   const readRaw = express.raw({ type: () => true, limit: '1mb' }) as unknown as (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
   const refuseUnreadable = (error: unknown, res: ServerResponse, next: ((error: unknown) => void) | undefined) => {
     const unreadable = unreadableRequest(error);
-    if (unreadable) return answer(res, unreadable.status, { status: 'rejected', error: unreadable.message });
+    if (unreadable) return writeJson(res, unreadable.status, { status: 'rejected', error: unreadable.message });
     if (next) return next(error);
     const { status, body } = toRestError(error, deps.logger);
-    answer(res, status, body);
+    writeJson(res, status, body);
   };
   return (req, res, next) => {
     const refusal = jsonBodyRefusal(req.headers['content-type']);
@@ -50,26 +51,20 @@ export function stripeWebhookHandler(deps: Deps): Handler {
 
 async function handle(deps: Deps, req: IncomingMessage, body: unknown, res: ServerResponse): Promise<void> {
   const verified = verify(req, body, deps);
-  if ('error' in verified) return answer(res, 400, { status: 'rejected', error: verified.error });
+  if ('error' in verified) return writeJson(res, 400, { status: 'rejected', error: verified.error });
   const parsed = stripeEventEnvelope.safeParse(verified.event);
-  if (!parsed.success) return answer(res, 400, { status: 'rejected', error: 'not a Stripe event' });
+  if (!parsed.success) return writeJson(res, 400, { status: 'rejected', error: 'not a Stripe event' });
   const envelope = parsed.data;
   try {
-    answer(res, 200, { status: await ingestStripeEvent(deps, envelope, body as Buffer) });
+    writeJson(res, 200, { status: await ingestStripeEvent(deps, envelope, body as Buffer) });
   } catch (error) {
     // Nothing was acknowledged: whatever went wrong, Stripe delivers again.
     if (isDatabaseUnavailable(error)) deps.logger.warn({ err: error, eventId: envelope.id }, 'database unavailable: webhook answered 503');
     else deps.logger.error({ err: error, eventId: envelope.id }, 'webhook not stored or not applied; asking Stripe to retry');
-    answer(res, 503, { status: 'unavailable', error: 'temporarily unable to store the event; retry later' });
+    writeJson(res, 503, { status: 'unavailable', error: 'temporarily unable to store the event; retry later' });
   }
 }
 
-/** What res.json would send (Express's ETag left out: nobody revalidates a webhook's answer). */
-function answer(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
 
 export function stripeWebhookRoutes(deps: Deps, handler: Handler = stripeWebhookHandler(deps)): Router {
   const router = Router();

@@ -103,7 +103,9 @@ export async function run(argv: string[]): Promise<number> {
   let graphile: Server | undefined;
   let graphileRelease: (() => Promise<void>) | undefined;
   try {
-    service = await startBenchService(pg.url);
+    // The HTTP API alone, as the write benches run it: background workers (the seeded captures'
+    // notifications among them) would land on whichever side is being measured, in this one process.
+    service = await startBenchService(pg.url, {}, 'api');
     const poolSize = service.deps.config.dbPoolSize;
     const { db } = service.deps;
     log(`seeding ${invoiceCount} invoices…`);
